@@ -1,0 +1,77 @@
+// Grid-to-particle transfer: velocity and APIC affine field from the 27 nodes,
+// F <- (I + dt C) F, x <- x + dt v; then the poke and the drag spring. Anchored particles stay
+// put. Non-finite state or a particle leaving the grid is recorded (first substep, particle).
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> particles_in: array<Particle>;
+@group(0) @binding(2) var<storage, read_write> particles_out: array<Particle>;
+@group(0) @binding(3) var<storage, read> grid_v: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> ctl: array<Ctl>;
+@group(0) @binding(5) var<storage, read_write> error: array<atomic<u32>>; // step*4+kind, particle, max speed bits
+
+fn report(p: u32, kind: u32) {
+    atomicMin(&error[0], params.step * 4u + kind);
+    atomicMin(&error[1], p);
+}
+
+@compute @workgroup_size(64)
+fn g2p(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = gid.x;
+    if (p >= params.n_particles) {
+        return;
+    }
+    var pt = particles_in[p];
+    let c = ctl[p];
+    if ((c.flags & FLAG_ANCHORED) != 0u) {
+        pt.v = vec4<f32>(0.0);
+        pt.c = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
+        particles_out[p] = pt;
+        return;
+    }
+    let xg = pt.x.xyz * params.inv_dx;
+    let base = base_cell(xg, params.res);
+    let fx = xg - vec3<f32>(base);
+    var v = vec3<f32>(0.0);
+    var b = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
+    for (var oz = 0; oz < 3; oz++) {
+        for (var oy = 0; oy < 3; oy++) {
+            for (var ox = 0; ox < 3; ox++) {
+                let w = bspline(fx.x, ox) * bspline(fx.y, oy) * bspline(fx.z, oz);
+                let gv = grid_v[grid_index(base + vec3<i32>(ox, oy, oz), params.res)].xyz;
+                let dpos = vec3<f32>(f32(ox), f32(oy), f32(oz)) - fx;
+                v += w * gv;
+                b += w * mat3x3<f32>(gv * dpos.x, gv * dpos.y, gv * dpos.z);
+            }
+        }
+    }
+    let cmat = (4.0 * params.inv_dx) * b;
+    let id = mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
+    pt.f = (id + params.dt * cmat) * pt.f;
+    pt.c = cmat;
+    let x = pt.x.xyz + params.dt * v;
+    if (params.poke_on != 0u && distance(x, params.poke_centre.xyz) < params.poke_centre.w) {
+        v += params.dt * params.poke_force.xyz;
+    }
+    if (params.drag_on != 0u && (c.flags & FLAG_DRAGGED) != 0u) {
+        let a = params.drag_stiffness * (params.drag_target.xyz + c.offset - x) - params.drag_target.w * v;
+        v += params.dt * a;
+    }
+    pt.x = vec4<f32>(x, 0.0);
+    pt.v = vec4<f32>(v, 0.0);
+    particles_out[p] = pt;
+    var bad = false;
+    for (var k = 0; k < 3; k++) {
+        bad = bad || not_finite(x[k]) || not_finite(v[k]) || not_finite(pt.f[k].x) || not_finite(pt.f[k].y) || not_finite(pt.f[k].z);
+    }
+    if (bad) {
+        report(p, 1u);
+        return;
+    }
+    if (params.report_speed != 0u) {
+        atomicMax(&error[2], bitcast<u32>(length(v)));
+    }
+    let xn = x * params.inv_dx;
+    if (any(xn < vec3<f32>(0.5)) || any(xn >= vec3<f32>(f32(params.res) - 1.5))) {
+        report(p, 2u);
+    }
+}

@@ -1,0 +1,46 @@
+// Grid update on every node of the active blocks: velocity from momentum, gravity, damping,
+// anchoring (nodes where anchored particles hold more than half the mass stop), the domain
+// walls and the ground plane.
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> active_blocks: array<u32>;
+@group(0) @binding(2) var<storage, read> grid: array<GridMomentum>;
+@group(0) @binding(3) var<storage, read_write> grid_v: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn grid_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let b = active_blocks[3u + wg.x];
+    let nb = params.res / 4u;
+    let node = vec3<u32>(b % nb, (b / nb) % nb, b / (nb * nb)) * 4u + vec3<u32>(l & 3u, (l >> 2u) & 3u, l >> 4u);
+    let i = (b << 6u) | l;
+    let g = grid[i];
+    var v = vec3<f32>(0.0);
+    if (g.m > 0.0) {
+        v = g.mv / g.m + params.dt * params.gravity.xyz;
+        if (params.gravity.w > 0.0) {
+            v *= exp(-params.gravity.w * params.dt);
+        }
+        if (g.m_anchor > 0.5 * g.m) {
+            v = vec3<f32>(0.0);
+        }
+        if (params.wall != 0u) {
+            let lo = node < vec3<u32>(params.wall_cells);
+            let hi = node > vec3<u32>(params.res - params.wall_cells);
+            if (params.wall == 2u) {
+                if (any(lo) || any(hi)) {
+                    v = vec3<f32>(0.0);
+                }
+            } else {
+                v = select(v, vec3<f32>(0.0), (lo & (v < vec3<f32>(0.0))) | (hi & (v > vec3<f32>(0.0))));
+            }
+        }
+        if (params.ground_on != 0u && f32(node.y) * params.dx <= params.ground_y) {
+            if (params.ground_sticky != 0u) {
+                v = vec3<f32>(0.0);
+            } else {
+                v.y = max(v.y, 0.0);
+            }
+        }
+    }
+    grid_v[i] = vec4<f32>(v, 0.0);
+}

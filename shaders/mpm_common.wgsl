@@ -1,0 +1,195 @@
+// Shared by every MPM stage: per-substep parameters, the particle and grid layouts,
+// quadratic B-spline weights and the elasticity models. Prepended to each stage's source.
+
+struct Params {
+    res: u32,            // grid nodes per axis
+    n_particles: u32,
+    material: u32,       // 0 fixed-corotated, 1 neo-Hookean
+    wall: u32,           // 0 none, 1 slip, 2 sticky
+    wall_cells: u32,
+    step: u32,           // global substep index, for error reports
+    ground_on: u32,
+    ground_sticky: u32,
+    dx: f32,
+    inv_dx: f32,
+    dt: f32,
+    time: f32,           // simulation time at the start of this substep
+    gravity: vec4<f32>,  // xyz gravity, w grid damping rate (1/s)
+    ground_y: f32,
+    poke_on: u32,
+    drag_on: u32,
+    drag_stiffness: f32,
+    poke_centre: vec4<f32>, // xyz centre, w radius
+    poke_force: vec4<f32>,  // xyz acceleration, w unused
+    drag_target: vec4<f32>, // xyz target, w damping
+    report_speed: u32,      // 1: g2p records the largest particle speed
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+// One particle's state; a substep reads one array of these and writes another.
+struct Particle {
+    x: vec4<f32>,        // position (m), w unused
+    v: vec4<f32>,        // velocity (m/s), w unused
+    c: mat3x3<f32>,      // APIC affine velocity field
+    f: mat3x3<f32>,      // deformation gradient
+}
+
+// What P2G needs of one particle, written in cell-sorted order by the stress stage.
+struct P2gRecord {
+    xg_m: vec4<f32>,     // position in grid units, mass
+    mv_ma: vec4<f32>,    // momentum m v, anchored mass (mass if anchored else 0)
+    a: mat3x3<f32>,      // m C - dt V (4 / dx^2) tau
+}
+
+// Grid momentum after P2G.
+struct GridMomentum {
+    mv: vec3<f32>,
+    m: f32,
+    m_anchor: f32,
+}
+
+// Per-particle control: drag offset from the grab point and flag bits.
+struct Ctl {
+    offset: vec3<f32>,
+    flags: u32,
+}
+
+const FLAG_ANCHORED: u32 = 1u;
+const FLAG_DRAGGED: u32 = 2u;
+
+// Cells are indexed row by row (x fastest), so the three cells under a row of a node's
+// stencil are one contiguous run of the cell-sorted particles.
+fn cell_index(c: vec3<i32>, res: u32) -> u32 {
+    let r = i32(res);
+    return u32((c.z * r + c.y) * r + c.x);
+}
+
+// Grid nodes use a block-major index: 4x4x4 blocks, blocks in x-fastest order, so the 64
+// nodes a P2G or grid-update workgroup owns are contiguous.
+fn grid_index(c: vec3<i32>, res: u32) -> u32 {
+    let nb = res / 4u;
+    let b = vec3<u32>(c) >> vec3<u32>(2u);
+    let l = vec3<u32>(c) & vec3<u32>(3u);
+    return (((b.z * nb + b.y) * nb + b.x) << 6u) | (l.z << 4u) | (l.y << 2u) | l.x;
+}
+
+// Base cell of a particle at grid-unit position xg: the lowest of the 3^3 nodes it touches.
+fn base_cell(xg: vec3<f32>, res: u32) -> vec3<i32> {
+    let b = vec3<i32>(floor(xg - vec3<f32>(0.5)));
+    return clamp(b, vec3<i32>(0), vec3<i32>(i32(res) - 3));
+}
+
+// Quadratic B-spline weight at distance d (in cells) from the particle.
+fn bspline_at(d: f32) -> f32 {
+    let a = abs(d);
+    let t = max(1.5 - a, 0.0);
+    return select(0.5 * t * t, 0.75 - a * a, a < 0.5);
+}
+
+// Quadratic B-spline weight of node offset o (0, 1, 2) for fractional position fx in [0.5, 1.5).
+fn bspline(fx: f32, o: i32) -> f32 {
+    if (o == 0) {
+        let t = 1.5 - fx;
+        return 0.5 * t * t;
+    } else if (o == 1) {
+        let t = fx - 1.0;
+        return 0.75 - t * t;
+    }
+    let t = fx - 0.5;
+    return 0.5 * t * t;
+}
+
+// True for NaN or +-inf (checked on the bits: compilers may fold x != x away).
+fn not_finite(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
+}
+
+fn lame(e: f32, nu: f32) -> vec2<f32> {
+    let mu = e / (2.0 * (1.0 + nu));
+    let lambda = e * nu / ((1.0 + nu) * (1.0 - 2.0 * nu));
+    return vec2<f32>(mu, lambda);
+}
+
+// Jacobi rotation zeroing s[p][q] of symmetric s; accumulates it into v.
+fn jacobi_pair(s: ptr<function, mat3x3<f32>>, v: ptr<function, mat3x3<f32>>, p: i32, q: i32) {
+    let spq = (*s)[q][p];
+    if (abs(spq) < 1e-30) {
+        return;
+    }
+    let theta = ((*s)[q][q] - (*s)[p][p]) / (2.0 * spq);
+    let t = sign(theta) / (abs(theta) + sqrt(theta * theta + 1.0));
+    let tt = select(t, 1.0, theta == 0.0);
+    let c = 1.0 / sqrt(tt * tt + 1.0);
+    let sn = tt * c;
+    var j = mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
+    j[p][p] = c;
+    j[q][q] = c;
+    j[q][p] = sn;   // row p, column q
+    j[p][q] = -sn;  // row q, column p
+    *s = transpose(j) * (*s) * j;
+    *v = (*v) * j;
+}
+
+fn any_orthogonal(u: vec3<f32>) -> vec3<f32> {
+    var a = vec3<f32>(1.0, 0.0, 0.0);
+    if (abs(u.x) > 0.6) {
+        a = vec3<f32>(0.0, 1.0, 0.0);
+    }
+    return normalize(a - dot(a, u) * u);
+}
+
+// Rotation R of the polar/SVD split F = U S V^T with U, V rotations and the smallest singular
+// value carrying the sign of det F, as fixed-corotated elasticity needs (R = U V^T); a pure
+// function of F, robust at F = I (repeated singular values) and for inverted F.
+fn rotation_of(f: mat3x3<f32>) -> mat3x3<f32> {
+    var s = transpose(f) * f;
+    var v = mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
+    for (var sweep = 0; sweep < 6; sweep++) {
+        let off = s[1][0] * s[1][0] + s[2][0] * s[2][0] + s[2][1] * s[2][1];
+        let diag = s[0][0] * s[0][0] + s[1][1] * s[1][1] + s[2][2] * s[2][2];
+        if (off <= 1e-14 * diag) {
+            break;
+        }
+        jacobi_pair(&s, &v, 0, 1);
+        jacobi_pair(&s, &v, 0, 2);
+        jacobi_pair(&s, &v, 1, 2);
+    }
+    // Sort eigenvalues (squared singular values) descending, with V's columns.
+    var ev = vec3<f32>(s[0][0], s[1][1], s[2][2]);
+    if (ev.x < ev.y) { ev = ev.yxz; v = mat3x3<f32>(v[1], v[0], -v[2]); }
+    if (ev.y < ev.z) { ev = ev.xzy; v = mat3x3<f32>(v[0], v[2], -v[1]); }
+    if (ev.x < ev.y) { ev = ev.yxz; v = mat3x3<f32>(v[1], v[0], -v[2]); }
+    if (determinant(v) < 0.0) {
+        v[2] = -v[2];
+    }
+    let b = f * v;
+    let n0 = length(b[0]);
+    if (!(n0 > 1e-20)) {
+        return mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
+    }
+    let u0 = b[0] / n0;
+    var u1 = b[1] - dot(u0, b[1]) * u0;
+    let n1 = length(u1);
+    if (n1 > 1e-6 * n0) {
+        u1 = u1 / n1;
+    } else {
+        u1 = any_orthogonal(u0);
+    }
+    let u = mat3x3<f32>(u0, u1, cross(u0, u1));
+    return u * transpose(v);
+}
+
+// Kirchhoff stress tau of the chosen model.
+fn kirchhoff(f: mat3x3<f32>, mu: f32, lambda: f32, model: u32) -> mat3x3<f32> {
+    let j = determinant(f);
+    let id = mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
+    if (model == 0u) {
+        let r = rotation_of(f);
+        return 2.0 * mu * (f - r) * transpose(f) + (lambda * j * (j - 1.0)) * id;
+    }
+    // neo-Hookean; J is floored at 1e-6 so that inverted particles push back instead of failing
+    let lj = log(max(j, 1e-6));
+    return mu * (f * transpose(f) - id) + (lambda * lj) * id;
+}

@@ -1,0 +1,48 @@
+// Particle-to-grid transfer as a gather: one invocation per node of an active 4x4x4 block
+// sums, in a fixed order, the records of the particles whose stencils cover it. Those lie in
+// 3x3 rows of three cells each; with rows indexed x-fastest, each row is one contiguous run
+// of the cell-sorted records. No atomics, so the sums are bit-reproducible.
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> active_blocks: array<u32>;
+@group(0) @binding(2) var<storage, read> cell_start: array<u32>;
+@group(0) @binding(3) var<storage, read> records: array<P2gRecord>;
+@group(0) @binding(4) var<storage, read_write> grid: array<GridMomentum>;
+
+@compute @workgroup_size(64)
+fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let b = active_blocks[3u + wg.x];
+    let nb = params.res / 4u;
+    let node = vec3<i32>(vec3<u32>(b % nb, (b / nb) % nb, b / (nb * nb)) * 4u + vec3<u32>(l & 3u, (l >> 2u) & 3u, l >> 4u));
+    let nodef = vec3<f32>(node);
+    let hi = i32(params.res) - 3;
+    let x0 = max(node.x - 2, 0);
+    let x1 = min(node.x, hi);
+    var mv = vec3<f32>(0.0);
+    var m = 0.0;
+    var ma = 0.0;
+    for (var dz = 0; dz < 3; dz++) {
+        let cz = node.z - dz;
+        for (var dy = 0; dy < 3; dy++) {
+            let cy = node.y - dy;
+            if (cz < 0 || cz > hi || cy < 0 || cy > hi || x0 > x1) {
+                continue;
+            }
+            let r0 = cell_start[cell_index(vec3<i32>(x0, cy, cz), params.res)];
+            let r1 = cell_start[cell_index(vec3<i32>(x1, cy, cz), params.res) + 1u];
+            for (var r = r0; r < r1; r++) {
+                let rec = records[r];
+                let d = rec.xg_m.xyz - nodef;
+                let w = bspline_at(d.x) * bspline_at(d.y) * bspline_at(d.z);
+                m += w * rec.xg_m.w;
+                ma += w * rec.mv_ma.w;
+                mv += w * (rec.mv_ma.xyz - rec.a * (d * params.dx));
+            }
+        }
+    }
+    var g: GridMomentum;
+    g.mv = mv;
+    g.m = m;
+    g.m_anchor = ma;
+    grid[(b << 6u) | l] = g;
+}

@@ -1,0 +1,178 @@
+// Cell binning of the particles, without float atomics: count particles per grid cell,
+// prefix-sum the counts row by row, and list each cell's particles. The order inside a cell
+// (from atomicAdd) is not deterministic; the stress stage ranks by particle index, so
+// everything downstream is. Also lists the active 4x4x4 node blocks for P2G and the grid.
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> particles: array<Particle>;
+@group(0) @binding(2) var<storage, read_write> cell_count: array<atomic<u32>>;
+@group(0) @binding(3) var<storage, read_write> particle_bin: array<vec2<u32>>; // cell, slot
+@group(0) @binding(4) var<storage, read_write> rows: array<u32>; // row sums, then row starts
+@group(0) @binding(5) var<storage, read_write> cell_start: array<u32>; // res^3 + 1 entries
+@group(0) @binding(6) var<storage, read_write> sorted_id: array<u32>;
+@group(0) @binding(7) var<storage, read_write> active_blocks: array<u32>; // dispatch args (3), list
+@group(0) @binding(8) var<storage, read_write> block_mark: array<atomic<u32>>; // per cell block
+
+@compute @workgroup_size(64)
+fn bin(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = gid.x;
+    if (p >= params.n_particles) {
+        return;
+    }
+    let xg = particles[p].x.xyz * params.inv_dx;
+    let cell = cell_index(base_cell(xg, params.res), params.res);
+    let slot = atomicAdd(&cell_count[cell], 1u);
+    particle_bin[p] = vec2<u32>(cell, slot);
+}
+
+fn n_rows() -> u32 {
+    return params.res * params.res;
+}
+
+fn n_blocks() -> u32 {
+    let nb = params.res / 4u;
+    return nb * nb * nb;
+}
+
+// Per row of cells: particle count, and marks on the 4x4x4 cell blocks that hold particles.
+@compute @workgroup_size(64)
+fn scan_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r = gid.x;
+    if (r >= n_rows()) {
+        return;
+    }
+    let nb = params.res / 4u;
+    let y = r % params.res;
+    let z = r / params.res;
+    let block_row = ((z >> 2u) * nb + (y >> 2u)) * nb;
+    var sum = 0u;
+    var last = 0xffffffffu;
+    for (var x = 0u; x < params.res; x++) {
+        let c = atomicLoad(&cell_count[r * params.res + x]);
+        sum += c;
+        if (c > 0u && (x >> 2u) != last) {
+            last = x >> 2u;
+            atomicOr(&block_mark[block_row + last], 1u);
+        }
+    }
+    rows[r] = sum;
+}
+
+// A node block receives P2G mass from its own cell block and the blocks just below it.
+fn node_block_active(b: u32) -> bool {
+    let nb = params.res / 4u;
+    let bz = b / (nb * nb);
+    let by = (b / nb) % nb;
+    let bx = b % nb;
+    for (var dz = 0u; dz < 2u; dz++) {
+        for (var dy = 0u; dy < 2u; dy++) {
+            for (var dx = 0u; dx < 2u; dx++) {
+                if (bz >= dz && by >= dy && bx >= dx) {
+                    let n = ((bz - dz) * nb + (by - dy)) * nb + (bx - dx);
+                    if (atomicLoad(&block_mark[n]) != 0u) {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+    return false;
+}
+
+var<workgroup> chunk_sum: array<u32, 256>;
+var<workgroup> chunk_active: array<u32, 256>;
+
+// One workgroup: exclusive prefix sum of the row sums, and the list of active node blocks
+// (whose marks it then clears for the next substep).
+@compute @workgroup_size(256)
+fn scan_global(@builtin(local_invocation_index) t: u32) {
+    let total = n_rows();
+    let chunk = (total + 255u) / 256u;
+    let lo = min(t * chunk, total);
+    let hi = min(lo + chunk, total);
+    let nbt = n_blocks();
+    let bchunk = (nbt + 255u) / 256u;
+    let blo = min(t * bchunk, nbt);
+    let bhi = min(blo + bchunk, nbt);
+    var sum = 0u;
+    for (var r = lo; r < hi; r++) {
+        sum += rows[r];
+    }
+    var act = 0u;
+    for (var b = blo; b < bhi; b++) {
+        act += select(0u, 1u, node_block_active(b));
+    }
+    chunk_sum[t] = sum;
+    chunk_active[t] = act;
+    workgroupBarrier();
+    if (t == 0u) {
+        var s = 0u;
+        var a = 0u;
+        for (var i = 0u; i < 256u; i++) {
+            let cs = chunk_sum[i];
+            let ca = chunk_active[i];
+            chunk_sum[i] = s;
+            chunk_active[i] = a;
+            s += cs;
+            a += ca;
+        }
+        active_blocks[0] = a;
+        active_blocks[1] = 1u;
+        active_blocks[2] = 1u;
+        cell_start[params.res * total] = s;
+    }
+    workgroupBarrier();
+    var s = chunk_sum[t];
+    for (var r = lo; r < hi; r++) {
+        let c = rows[r];
+        rows[total + r] = s;
+        s += c;
+    }
+    var a = chunk_active[t];
+    for (var b = blo; b < bhi; b++) {
+        if (node_block_active(b)) {
+            active_blocks[3u + a] = b;
+            a += 1u;
+        }
+    }
+    storageBarrier();
+    workgroupBarrier();
+    for (var b = blo; b < bhi; b++) {
+        atomicStore(&block_mark[b], 0u);
+    }
+}
+
+// Exclusive prefix of the cell counts: every cell gets its start, empty ones too.
+@compute @workgroup_size(64)
+fn scan_cells(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r = gid.x;
+    if (r >= n_rows()) {
+        return;
+    }
+    var s = rows[n_rows() + r];
+    for (var x = 0u; x < params.res; x++) {
+        let i = r * params.res + x;
+        cell_start[i] = s;
+        s += atomicLoad(&cell_count[i]);
+    }
+}
+
+@compute @workgroup_size(64)
+fn scatter(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = gid.x;
+    if (p >= params.n_particles) {
+        return;
+    }
+    let bin = particle_bin[p];
+    sorted_id[cell_start[bin.x] + bin.y] = p;
+}
+
+// After P2G: empty the counts of the cells this substep used, ready for the next binning.
+@compute @workgroup_size(64)
+fn unbin(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = gid.x;
+    if (p >= params.n_particles) {
+        return;
+    }
+    atomicStore(&cell_count[particle_bin[p].x], 0u);
+}

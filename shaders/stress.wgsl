@@ -1,0 +1,40 @@
+// Per particle: Kirchhoff stress of the elastic model and the P2G record
+// (mass, momentum, m C - dt V (4/dx^2) tau), written at the particle's place in the
+// cell-sorted order (cell start + rank of the particle index within its cell).
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> particles: array<Particle>;
+@group(0) @binding(2) var<storage, read> material: array<vec4<f32>>; // E, nu, mass, volume
+@group(0) @binding(3) var<storage, read> ctl: array<Ctl>;
+@group(0) @binding(4) var<storage, read> cell_count: array<u32>;
+@group(0) @binding(5) var<storage, read> cell_start: array<u32>;
+@group(0) @binding(6) var<storage, read> sorted_id: array<u32>;
+@group(0) @binding(7) var<storage, read_write> records: array<P2gRecord>;
+
+@compute @workgroup_size(64)
+fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = gid.x;
+    if (p >= params.n_particles) {
+        return;
+    }
+    let pt = particles[p];
+    let xg = pt.x.xyz * params.inv_dx;
+    let cell = cell_index(base_cell(xg, params.res), params.res);
+    let start = cell_start[cell];
+    let count = cell_count[cell];
+    var rank = 0u;
+    for (var i = 0u; i < count; i++) {
+        rank += select(0u, 1u, sorted_id[start + i] < p);
+    }
+    let mat = material[p];
+    let lm = lame(mat.x, mat.y);
+    let m = mat.z;
+    let tau = kirchhoff(pt.f, lm.x, lm.y, params.material);
+    let k = params.dt * mat.w * 4.0 * params.inv_dx * params.inv_dx;
+    var rec: P2gRecord;
+    rec.xg_m = vec4<f32>(xg, m);
+    let anchored = (ctl[p].flags & FLAG_ANCHORED) != 0u;
+    rec.mv_ma = vec4<f32>(m * pt.v.xyz, select(0.0, m, anchored));
+    rec.a = m * pt.c - k * tau;
+    records[start + rank] = rec;
+}

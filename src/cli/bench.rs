@@ -1,0 +1,85 @@
+//! `physdreamer bench`: the standard scenario of shared/bench/SCENARIO.md.
+
+use crate::bench::{self, Scenario};
+use crate::gpu::GpuContext;
+use crate::solver::Material;
+use anyhow::{bail, Result};
+use clap::Args;
+use glam::Vec3;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Particles per cube edge (n^3 particles).
+    #[arg(long, default_value_t = 32)]
+    pub n: u32,
+    /// Grid nodes per axis.
+    #[arg(long, default_value_t = 64)]
+    pub res: u32,
+    /// Timed substeps after 5 warm-up substeps.
+    #[arg(long, default_value_t = 100)]
+    pub steps: u32,
+    /// Initial velocity of every particle, "vx,vy,vz" (m/s).
+    #[arg(long, default_value = "0,0,0", allow_hyphen_values = true)]
+    pub v0: String,
+    /// Young's modulus (Pa).
+    #[arg(long, default_value_t = 1e5)]
+    pub young: f32,
+    /// Poisson ratio.
+    #[arg(long, default_value_t = 0.3)]
+    pub poisson: f32,
+    /// Fixed substep (s).
+    #[arg(long, default_value_t = 1e-4)]
+    pub dt: f32,
+    /// Use neo-Hookean instead of fixed-corotated elasticity.
+    #[arg(long)]
+    pub neo_hookean: bool,
+    /// Time every stage with GPU timestamps (one pass per stage, so a little slower overall).
+    #[arg(long)]
+    pub profile: bool,
+}
+
+/// Parses "x,y,z" into a vector, naming `what` in the error.
+pub fn parse_vec3(what: &str, s: &str) -> Result<Vec3> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    if parts.len() != 3 {
+        bail!("{what}: expected three comma-separated numbers like 0,-5,0, got {s:?}");
+    }
+    let mut v = [0f32; 3];
+    for (k, p) in parts.iter().enumerate() {
+        v[k] = p.parse().map_err(|_| anyhow::anyhow!("{what}: {p:?} is not a number (in {s:?})"))?;
+        if !v[k].is_finite() {
+            bail!("{what}: {p:?} is not finite (in {s:?})");
+        }
+    }
+    Ok(Vec3::from_array(v))
+}
+
+pub fn run(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
+    if a.n == 0 || a.steps == 0 {
+        bail!("--n and --steps must be at least 1 (got n = {}, steps = {})", a.n, a.steps);
+    }
+    let sc = Scenario {
+        n: a.n,
+        res: a.res,
+        steps: a.steps,
+        v0: parse_vec3("--v0", &a.v0)?,
+        young: a.young,
+        poisson: a.poisson,
+        dt: a.dt,
+        material: if a.neo_hookean { Material::NeoHookean } else { Material::FixedCorotated },
+        profile: a.profile,
+    };
+    let r = bench::run(ctx, &sc)?;
+    println!("particles              {}", r.particles);
+    println!("grid                   {}^3", sc.res);
+    println!("timed substeps         {} (after {} warm-up)", r.steps, bench::WARMUP);
+    println!("seconds                {:.4}", r.seconds);
+    println!("particle-steps/s       {:.4e}", r.particle_steps_per_second);
+    println!("mean y                 {:.5}", r.mean_y);
+    println!("std y                  {:.5}", r.std_y);
+    println!("min y                  {:.5}", r.min_y);
+    for (stage, secs) in &r.stages {
+        println!("  {stage:<12} {:8.3} ms/substep", secs * 1e3 / r.steps as f64);
+    }
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! The command line: `bench`, `simulate`.
+
+mod bench;
+
+use crate::gpu::{AdapterChoice, GpuContext};
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "physdreamer", version, about = "Make static 3D objects physically interactive (MPM in WGSL)")]
+pub struct Cli {
+    /// GPU adapter: auto, hardware, software, or part of an adapter name
+    /// (default: $PHYSDREAMER_ADAPTER, else auto).
+    #[arg(long, global = true)]
+    pub adapter: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The standard jelly-drop MPM scenario: throughput and cross-check figures.
+    Bench(bench::BenchArgs),
+}
+
+/// The GPU context the flags or environment ask for.
+pub fn context(adapter: &Option<String>) -> Result<GpuContext> {
+    let choice = adapter.as_deref().map(AdapterChoice::parse).unwrap_or_else(AdapterChoice::from_env);
+    let ctx = GpuContext::new(&choice)?;
+    eprintln!("adapter: {}", ctx.describe());
+    Ok(ctx)
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Bench(a) => bench::run(&context(&cli.adapter)?, a),
+    }
+}

@@ -1,0 +1,10 @@
+//! physdreamer: static 3D objects made physically interactive with a deterministic WGSL
+//! material-point-method solver.
+
+pub mod bench;
+pub mod cli;
+pub mod gpu;
+pub mod particles;
+pub mod solver;
+
+pub use particles::ParticleSet;

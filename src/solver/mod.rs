@@ -1,0 +1,484 @@
+//! The deterministic WGSL MPM solver (MLS-MPM / APIC, quadratic B-splines).
+//!
+//! One substep is nine dispatches, each a stage with its own module and WGSL file:
+//! `sort` (bin particles into cells, prefix sums, active node blocks), `stress` (Kirchhoff
+//! stress and the P2G record in cell-sorted order), `p2g` (per-node gather), `sort::unbin`,
+//! `grid_update` (forces, anchors, walls, ground) and `g2p` (transfer back, F and x update,
+//! poke and drag). Determinism: no float atomics anywhere; P2G is a gather over particles
+//! sorted by (cell, particle index), so sums happen in a fixed order and two runs on one
+//! adapter give bit-identical states. Substeps are out-of-place: particle state ping-pongs
+//! between two buffers, and the per-particle material is a buffer of its own.
+
+pub mod config;
+pub mod g2p;
+pub mod grid_update;
+pub mod layout;
+pub mod p2g;
+pub mod profile;
+pub mod reference;
+pub mod sort;
+mod stage;
+pub mod stress;
+mod validate;
+
+pub use config::*;
+pub use layout::GpuParticle;
+pub use validate::SolverError;
+
+use crate::gpu::GpuContext;
+use crate::particles::ParticleSet;
+use anyhow::Result;
+use glam::{Mat3, Vec3};
+use layout::*;
+use stage::Stage;
+
+/// Substeps encoded into one submission at most (one parameter record each).
+const MAX_BATCH: usize = 512;
+/// Substeps per submission while profiling (two timestamps per stage each).
+const PROFILE_BATCH: usize = 256;
+
+/// What one call to [`Solver::step_frame`] did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrameStats {
+    pub substeps: u32,
+    pub dt: f32,
+    /// Largest particle speed seen at the end of the frame (m/s).
+    pub max_speed: f32,
+}
+
+/// A copy of the particle state on the GPU, restorable with [`Solver::restore`].
+pub struct Snapshot {
+    buffer: wgpu::Buffer,
+    time: f64,
+    step: u64,
+}
+
+pub struct Solver {
+    ctx: GpuContext,
+    cfg: SolverConfig,
+    n: u32,
+    particles: [wgpu::Buffer; 2],
+    material: wgpu::Buffer,
+    ctl: wgpu::Buffer,
+    ctl_host: Vec<GpuCtl>,
+    params: wgpu::Buffer,
+    params_stride: u64,
+    status: wgpu::Buffer,
+    active: wgpu::Buffer,
+    grid: wgpu::Buffer,
+    grid_v: wgpu::Buffer,
+    records: wgpu::Buffer,
+    stages: [Stage; 5],
+    groups: Groups,
+    cur: usize,
+    time: f64,
+    step: u64,
+    max_wave_speed: f32,
+    max_speed: f32,
+    pokes: Vec<Poke>,
+    drag: Option<Drag>,
+    profiler: Option<profile::Profiler>,
+}
+
+/// Bind groups; `[i]` reads particle buffer i.
+struct Groups {
+    sort: [wgpu::BindGroup; 2],
+    stress: [wgpu::BindGroup; 2],
+    p2g: wgpu::BindGroup,
+    grid_update: wgpu::BindGroup,
+    g2p: [wgpu::BindGroup; 2],
+}
+
+impl Solver {
+    /// Uploads `set` and builds the pipelines; every input is validated first
+    /// (see [`SolverError`]).
+    pub fn new(ctx: &GpuContext, cfg: SolverConfig, set: &ParticleSet) -> Result<Self> {
+        validate::check(&cfg, set, &ctx.device.limits())?;
+        let n = set.len() as u32;
+        let res = cfg.grid_res;
+        let nodes = (res as u64).pow(3);
+        let n_blocks = (res / 4).pow(3);
+        let init: Vec<GpuParticle> = (0..set.len())
+            .map(|i| GpuParticle::new(set.position[i], set.velocity[i], Mat3::ZERO, Mat3::IDENTITY))
+            .collect();
+        let material: Vec<[f32; 4]> =
+            (0..set.len()).map(|i| [set.young[i], set.poisson[i], set.mass(i), set.volume[i]]).collect();
+        let ctl_host: Vec<GpuCtl> = set
+            .anchored
+            .iter()
+            .map(|&a| GpuCtl { offset: [0.0; 3], flags: if a { FLAG_ANCHORED } else { 0 } })
+            .collect();
+        let stride = (std::mem::size_of::<GpuParams>() as u64).max(ctx.device.limits().min_uniform_buffer_offset_alignment as u64);
+        let stride = stride.div_ceil(256) * 256;
+        let params = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("params"),
+            size: stride * MAX_BATCH as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let none = wgpu::BufferUsages::empty();
+        let particles = [ctx.storage_init("particles0", &init), ctx.storage_init("particles1", &init)];
+        let material = ctx.storage_init("material", &material);
+        let ctl = ctx.storage_init("ctl", &ctl_host);
+        let status = ctx.storage_init("status", &[u32::MAX, u32::MAX, 0, 0]);
+        let cell_count = ctx.storage("cell_count", nodes * 4, none);
+        let particle_bin = ctx.storage("particle_bin", n as u64 * 8, none);
+        let rows = ctx.storage("rows", (res as u64).pow(2) * 8, none);
+        let block_mark = ctx.storage("block_mark", n_blocks as u64 * 4, none);
+        let cell_start = ctx.storage("cell_start", (nodes + 1) * 4, none);
+        let sorted_id = ctx.storage("sorted_id", n as u64 * 4, none);
+        let active = ctx.storage("active", (3 + n_blocks as u64) * 4, wgpu::BufferUsages::INDIRECT);
+        let records = ctx.storage("records", n as u64 * P2G_RECORD_BYTES, none);
+        let grid = ctx.storage("grid", nodes * GRID_MOMENTUM_BYTES, none);
+        let grid_v = ctx.storage("grid_v", nodes * 16, none);
+        let stages = [sort::build(ctx)?, stress::build(ctx)?, p2g::build(ctx)?, grid_update::build(ctx)?, g2p::build(ctx)?];
+        let [s_sort, s_stress, s_p2g, s_grid, s_g2p] = &stages;
+        let groups = Groups {
+            sort: [0, 1].map(|i| {
+                s_sort.bind(ctx, &params, &[&particles[i], &cell_count, &particle_bin, &rows, &cell_start, &sorted_id, &active, &block_mark])
+            }),
+            stress: [0, 1].map(|i| {
+                s_stress.bind(ctx, &params, &[&particles[i], &material, &ctl, &cell_count, &cell_start, &sorted_id, &records])
+            }),
+            p2g: s_p2g.bind(ctx, &params, &[&active, &cell_start, &records, &grid]),
+            grid_update: s_grid.bind(ctx, &params, &[&active, &grid, &grid_v]),
+            g2p: [0, 1].map(|i| s_g2p.bind(ctx, &params, &[&particles[i], &particles[1 - i], &grid_v, &ctl, &status])),
+        };
+        let max_speed = set.velocity.iter().map(|v| v.length()).fold(0.0f32, f32::max);
+        let mut solver = Solver {
+            ctx: ctx.clone(),
+            cfg,
+            n,
+            particles,
+            material,
+            ctl,
+            ctl_host,
+            params,
+            params_stride: stride,
+            status,
+            active,
+            grid,
+            grid_v,
+            records,
+            stages,
+            groups,
+            cur: 0,
+            time: 0.0,
+            step: 0,
+            max_wave_speed: 0.0,
+            max_speed,
+            pokes: Vec::new(),
+            drag: None,
+            profiler: None,
+        };
+        solver.max_wave_speed = validate::max_wave_speed(&set.young, &set.poisson, &set.density);
+        Ok(solver)
+    }
+
+    pub fn config(&self) -> &SolverConfig {
+        &self.cfg
+    }
+    pub fn len(&self) -> usize {
+        self.n as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+    /// Simulated time (s).
+    pub fn time(&self) -> f64 {
+        self.time
+    }
+    /// Substeps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+    /// The buffer holding the current particle state (array of [`GpuParticle`]).
+    pub fn particle_buffer(&self) -> &wgpu::Buffer {
+        &self.particles[self.cur]
+    }
+    /// The per-particle material buffer (`vec4(E, nu, mass, volume)` each).
+    pub fn material_buffer(&self) -> &wgpu::Buffer {
+        &self.material
+    }
+
+    /// Starts timing every stage with GPU timestamps (each stage then runs in its own pass,
+    /// which itself costs a little); fails where the adapter has no timestamp queries.
+    pub fn enable_profiling(&mut self) -> Result<()> {
+        self.profiler = Some(profile::Profiler::new(&self.ctx, PROFILE_BATCH)?);
+        Ok(())
+    }
+
+    /// Total GPU seconds per stage since profiling started, by stage name.
+    pub fn profile(&self) -> Option<Vec<(&'static str, f64)>> {
+        self.profiler.as_ref().map(|p| p.totals())
+    }
+
+    /// Replaces the poke schedule (times are absolute simulation times).
+    pub fn set_pokes(&mut self, pokes: Vec<Poke>) {
+        self.pokes = pokes;
+    }
+    pub fn add_poke(&mut self, poke: Poke) {
+        self.pokes.push(poke);
+    }
+
+    /// Marks `ids` as dragged, each keeping its offset from `grab`; `None` releases the drag.
+    pub fn set_drag_selection(&mut self, ids: &[u32], grab: Vec3) -> Result<()> {
+        let positions = self.positions()?;
+        for c in self.ctl_host.iter_mut() {
+            c.flags &= !FLAG_DRAGGED;
+        }
+        for &i in ids {
+            let c = self.ctl_host.get_mut(i as usize).ok_or(SolverError::ParticleIndex { index: i, count: self.n })?;
+            c.flags |= FLAG_DRAGGED;
+            c.offset = (positions[i as usize] - grab).to_array();
+        }
+        self.ctx.queue.write_buffer(&self.ctl, 0, bytemuck::cast_slice(&self.ctl_host));
+        Ok(())
+    }
+    /// Sets (or with `None` stops) the drag spring's target and gains.
+    pub fn set_drag(&mut self, drag: Option<Drag>) {
+        self.drag = drag;
+    }
+
+    /// Replaces every particle's Young's modulus (Pa).
+    pub fn set_young(&mut self, young: &[f32]) -> Result<()> {
+        let mut mat: Vec<[f32; 4]> = self.ctx.read(&self.material)?;
+        if young.len() != mat.len() {
+            return Err(SolverError::Length { field: "young", expected: mat.len(), got: young.len() }.into());
+        }
+        for (i, (&e, m)) in young.iter().zip(mat.iter_mut()).enumerate() {
+            validate::check_young(i, e)?;
+            m[0] = e;
+        }
+        let (p, d): (Vec<f32>, Vec<f32>) = mat.iter().map(|m| (m[1], m[2] / m[3])).unzip();
+        self.max_wave_speed = validate::max_wave_speed(young, &p, &d);
+        self.ctx.queue.write_buffer(&self.material, 0, bytemuck::cast_slice(&mat));
+        Ok(())
+    }
+
+    /// The substep count and dt of the next frame: fixed, or from the CFL bound.
+    pub fn plan_frame(&self) -> (u32, f32) {
+        let frame = self.cfg.frame_dt;
+        match self.cfg.time_step {
+            TimeStep::Fixed(dt) => ((frame / dt).ceil().max(1.0) as u32, dt),
+            TimeStep::Adaptive { cfl, max_substeps } => {
+                let t0 = self.time as f32;
+                let poke: f32 = self
+                    .pokes
+                    .iter()
+                    .filter(|p| p.start < t0 + frame && t0 < p.start + p.duration)
+                    .map(|p| p.force.length() * frame.min(p.duration))
+                    .sum();
+                let v = self.max_speed + poke + self.cfg.gravity.length() * frame;
+                let mut dt = cfl * self.cfg.dx() / (self.max_wave_speed + v).max(1e-6);
+                if let Some(d) = self.drag {
+                    dt = dt.min(cfl / d.stiffness.max(1e-6).sqrt());
+                }
+                let wanted = (frame / dt).ceil().max(1.0) as u32;
+                if wanted > max_substeps {
+                    log::warn!("CFL wants {wanted} substeps this frame; capped at {max_substeps}");
+                }
+                let k = wanted.min(max_substeps);
+                (k, frame / k as f32)
+            }
+        }
+    }
+
+    /// Advances one frame (`frame_dt`), substeps chosen by [`Self::plan_frame`].
+    pub fn step_frame(&mut self) -> Result<FrameStats> {
+        let (k, dt) = self.plan_frame();
+        self.substeps(k, dt)?;
+        Ok(FrameStats { substeps: k, dt, max_speed: self.max_speed })
+    }
+
+    /// Runs `count` substeps of `dt`, then checks for blow-up (an error names the substep).
+    pub fn substeps(&mut self, count: u32, dt: f32) -> Result<()> {
+        self.substeps_unchecked(count, dt);
+        self.check()
+    }
+
+    /// Encodes and submits `count` substeps without waiting for them (for benchmarks);
+    /// call [`Self::check`] afterwards.
+    pub fn substeps_unchecked(&mut self, count: u32, dt: f32) {
+        let mut left = count as usize;
+        while left > 0 {
+            let batch = left.min(if self.profiler.is_some() { PROFILE_BATCH } else { MAX_BATCH });
+            self.encode_batch(batch, dt);
+            if let Some(p) = self.profiler.as_mut() {
+                p.collect(&self.ctx, batch);
+            }
+            left -= batch;
+        }
+    }
+
+    fn params_for(&self, dt: f32) -> GpuParams {
+        let c = &self.cfg;
+        let t = self.time as f32;
+        let mut p = GpuParams {
+            res: c.grid_res,
+            n_particles: self.n,
+            material: match c.material {
+                Material::FixedCorotated => 0,
+                Material::NeoHookean => 1,
+            },
+            wall: match c.wall {
+                Wall::None => 0,
+                Wall::Slip => 1,
+                Wall::Sticky => 2,
+            },
+            wall_cells: c.wall_cells,
+            step: self.step.min(u32::MAX as u64 / 4) as u32,
+            ground_on: c.ground.is_some() as u32,
+            ground_sticky: c.ground.map(|g| g.sticky as u32).unwrap_or(0),
+            dx: c.dx(),
+            inv_dx: c.grid_res as f32,
+            dt,
+            time: t,
+            gravity: c.gravity.extend(c.damping).to_array(),
+            ground_y: c.ground.map(|g| g.height).unwrap_or(0.0),
+            ..Default::default()
+        };
+        if let Some(k) = self.pokes.iter().find(|k| k.start <= t && t < k.start + k.duration) {
+            p.poke_on = 1;
+            p.poke_centre = k.centre.extend(k.radius).to_array();
+            p.poke_force = k.force.extend(0.0).to_array();
+        }
+        if let Some(d) = self.drag {
+            p.drag_on = 1;
+            p.drag_stiffness = d.stiffness;
+            p.drag_target = d.target.extend(d.damping).to_array();
+        }
+        p
+    }
+
+    fn encode_batch(&mut self, batch: usize, dt: f32) {
+        let stride = self.params_stride as usize;
+        let mut bytes = vec![0u8; stride * batch];
+        let mut offsets = Vec::with_capacity(batch);
+        for k in 0..batch {
+            let mut p = self.params_for(dt);
+            p.report_speed = (k + 1 == batch) as u32;
+            bytes[k * stride..k * stride + std::mem::size_of::<GpuParams>()].copy_from_slice(bytemuck::bytes_of(&p));
+            offsets.push((k * stride) as u32);
+            self.time += dt as f64;
+            self.step += 1;
+        }
+        self.ctx.queue.write_buffer(&self.params, 0, &bytes);
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        let stages = profile::STAGES.len();
+        // Without a profiler all substeps share one pass; with one, every stage gets its own
+        // pass with timestamps around it.
+        match self.profiler.as_ref() {
+            None => {
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                for (k, &off) in offsets.iter().enumerate() {
+                    for st in 0..stages {
+                        self.dispatch_stage(&mut pass, st, off, (self.cur + k) % 2);
+                    }
+                }
+            }
+            Some(prof) => {
+                for (k, &off) in offsets.iter().enumerate() {
+                    for st in 0..stages {
+                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: Some(profile::STAGES[st]),
+                            timestamp_writes: Some(prof.writes(k, st)),
+                        });
+                        self.dispatch_stage(&mut pass, st, off, (self.cur + k) % 2);
+                    }
+                }
+                prof.resolve(&mut enc, batch);
+            }
+        }
+        self.cur = (self.cur + batch) % 2;
+        self.ctx.queue.submit([enc.finish()]);
+    }
+
+    /// Records stage `st` (see [`profile::STAGES`]) of a substep reading particle buffer `i`.
+    fn dispatch_stage(&self, pass: &mut wgpu::ComputePass, st: usize, off: u32, i: usize) {
+        let [s_sort, s_stress, s_p2g, s_grid, s_g2p] = &self.stages;
+        let (g, n) = (&self.groups, self.n);
+        match st {
+            0 => sort::dispatch_bin(pass, s_sort, &g.sort[i], off, n, self.cfg.grid_res * self.cfg.grid_res),
+            1 => stress::dispatch(pass, s_stress, &g.stress[i], off, n),
+            2 => p2g::dispatch(pass, s_p2g, &g.p2g, off, &self.active),
+            3 => sort::dispatch_unbin(pass, s_sort, &g.sort[i], off, n),
+            4 => grid_update::dispatch(pass, s_grid, &g.grid_update, off, &self.active),
+            _ => g2p::dispatch(pass, s_g2p, &g.g2p[i], off, n),
+        }
+    }
+
+    /// Waits for the GPU and turns a recorded blow-up into an error naming the substep;
+    /// also refreshes the largest particle speed.
+    pub fn check(&mut self) -> Result<()> {
+        let s: Vec<u32> = bytemuck::pod_collect_to_vec(&self.ctx.read_bytes(&self.status, 0, 16)?);
+        self.max_speed = f32::from_bits(s[2]);
+        self.ctx.queue.write_buffer(&self.status, 8, bytemuck::cast_slice(&[0u32]));
+        if s[0] != u32::MAX {
+            self.ctx.queue.write_buffer(&self.status, 0, bytemuck::cast_slice(&[u32::MAX, u32::MAX]));
+            let kind = if s[0] % 4 == 1 { "position, velocity or F became NaN/inf" } else { "left the simulation grid" };
+            return Err(SolverError::BlowUp { step: s[0] / 4, particle: s[1], what: kind }.into());
+        }
+        Ok(())
+    }
+
+    /// The full particle state, read back.
+    pub fn state(&self) -> Result<Vec<GpuParticle>> {
+        let mut v: Vec<GpuParticle> = self.ctx.read(&self.particles[self.cur])?;
+        v.truncate(self.n as usize);
+        Ok(v)
+    }
+
+    /// Particle positions, read back.
+    pub fn positions(&self) -> Result<Vec<Vec3>> {
+        Ok(self.state()?.iter().map(|p| p.position()).collect())
+    }
+
+    /// Overwrites the particle state (e.g. with a state from the CPU reference).
+    pub fn set_state(&mut self, state: &[GpuParticle]) -> Result<()> {
+        if state.len() != self.n as usize {
+            return Err(SolverError::Length { field: "state", expected: self.n as usize, got: state.len() }.into());
+        }
+        self.ctx.queue.write_buffer(&self.particles[self.cur], 0, bytemuck::cast_slice(state));
+        Ok(())
+    }
+
+    /// A GPU copy of the particle state and clock.
+    pub fn snapshot(&self) -> Snapshot {
+        let src = &self.particles[self.cur];
+        let buffer = self.ctx.storage("snapshot", src.size(), wgpu::BufferUsages::empty());
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(src, 0, &buffer, 0, src.size());
+        self.ctx.queue.submit([enc.finish()]);
+        Snapshot { buffer, time: self.time, step: self.step }
+    }
+
+    /// Puts back a state taken by [`Self::snapshot`].
+    pub fn restore(&mut self, snap: &Snapshot) {
+        let dst = &self.particles[self.cur];
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(&snap.buffer, 0, dst, 0, dst.size());
+        self.ctx.queue.submit([enc.finish()]);
+        self.time = snap.time;
+        self.step = snap.step;
+    }
+
+    /// Grid velocities (`vec4` per node, block-major order) of the last substep's active
+    /// nodes, and the grid momentum records; for tests of the grid stages.
+    pub fn debug_grid(&self) -> Result<(Vec<u32>, Vec<[f32; 8]>, Vec<[f32; 4]>)> {
+        let active: Vec<u32> = self.ctx.read(&self.active)?;
+        let count = active[0] as usize;
+        let blocks = active[3..3 + count].to_vec();
+        Ok((blocks, self.ctx.read(&self.grid)?, self.ctx.read(&self.grid_v)?))
+    }
+
+    /// The P2G records of the last substep (cell-sorted), for tests of the stress stage.
+    pub fn debug_records(&self) -> Result<Vec<[f32; 20]>> {
+        let mut r: Vec<[f32; 20]> = self.ctx.read(&self.records)?;
+        r.truncate(self.n as usize);
+        Ok(r)
+    }
+}

@@ -1,0 +1,175 @@
+//! Every GPU stage against the CPU f64 reference on fresh random inputs: one substep from a
+//! random particle state (random v, C and F, some F inverted or pure rotations), comparing
+//! the stress records, the grid after P2G and the grid update, and the particles after G2P.
+
+mod common;
+use common::*;
+use glam::{Mat3, Quat, Vec3};
+use physdreamer::solver::reference::{Reference, M3};
+use physdreamer::solver::{GpuParticle, Ground, Material, Solver, SolverConfig, TimeStep, Wall};
+use rand::Rng;
+
+fn grid_index(c: [i32; 3], res: u32) -> usize {
+    let nb = (res / 4) as i32;
+    let b = [c[0] >> 2, c[1] >> 2, c[2] >> 2];
+    let l = [c[0] & 3, c[1] & 3, c[2] & 3];
+    ((((b[2] * nb + b[1]) * nb + b[0]) << 6) | (l[2] << 4) | (l[1] << 2) | l[0]) as usize
+}
+
+fn random_state(rng: &mut impl Rng, set: &physdreamer::ParticleSet) -> Vec<GpuParticle> {
+    (0..set.len())
+        .map(|i| {
+            let f = match i % 5 {
+                0 => Mat3::from_quat(Quat::from_axis_angle(Vec3::new(1.0, 2.0, 3.0).normalize(), rng.random_range(-3.0..3.0))),
+                1 => -random_near_identity(rng, 0.2), // inverted
+                _ => random_near_identity(rng, 0.3),
+            };
+            let c = Mat3::from_cols_array(&std::array::from_fn::<f32, 9, _>(|_| rng.random_range(-5.0..5.0)));
+            let v = Vec3::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0));
+            GpuParticle::new(set.position[i], v, c, f)
+        })
+        .collect()
+}
+
+fn rel(a: f64, b: f64, scale: f64) -> f64 {
+    (a - b).abs() / scale.max(1e-30)
+}
+
+fn one_substep(material: Material, seed_name: &str) {
+    let mut rng = rng(seed_name);
+    let ctx = gpu();
+    let res = 32;
+    let dx = 1.0 / res as f32;
+    let mut set = random_block(&mut rng, Vec3::splat(0.4), [7, 6, 5], dx * 0.5, 1e4, 1e6);
+    for i in (0..set.len()).step_by(7) {
+        set.anchored[i] = true;
+    }
+    let cfg = SolverConfig {
+        grid_res: res,
+        material,
+        gravity: Vec3::new(0.3, -9.8, 0.1),
+        damping: 2.0,
+        wall: Wall::Slip,
+        ground: Some(Ground { height: 0.42, sticky: false }),
+        time_step: TimeStep::Fixed(1e-4),
+        ..Default::default()
+    };
+    let state = random_state(&mut rng, &set);
+    let mut gpu_solver = Solver::new(&ctx, cfg.clone(), &set).unwrap();
+    gpu_solver.set_state(&state).unwrap();
+    let mut cpu = Reference::new(cfg, &set).unwrap();
+    for (p, s) in cpu.particles.iter_mut().zip(&state) {
+        p.x = v3(s.position());
+        p.v = v3(s.velocity());
+        p.c = m3(s.affine());
+        p.f = m3(s.deformation());
+    }
+    let before = cpu.particles.clone();
+    let dt = 1e-4;
+    gpu_solver.substeps(1, dt as f32).unwrap();
+    cpu.substep(dt).unwrap();
+
+    // stress stage: records hold m C - dt V 4/dx^2 tau, in cell-sorted order
+    let records = gpu_solver.debug_records().unwrap();
+    let mut worst = 0.0f64;
+    for r in &records {
+        let xg = Vec3::new(r[0], r[1], r[2]);
+        let p = state.iter().position(|s| (s.position() * res as f32 - xg).length() < 1e-4).expect("record matches a particle");
+        let (mu, lambda) = physdreamer::solver::lame(cpu.young[p], cpu.poisson[p]);
+        let tau = physdreamer::solver::reference::kirchhoff(&before[p].f, mu, lambda, material);
+        let k = dt * cpu.volume[p] * 4.0 * (res * res) as f64;
+        let want: M3 = before[p].c * cpu.mass[p] - tau * k;
+        let got = M3::from_fn(|row, col| r[8 + col * 4 + row] as f64);
+        let scale = want.norm().max(cpu.mass[p] * 5.0);
+        worst = worst.max((got - want).norm() / scale);
+        assert!((r[3] as f64 - cpu.mass[p]).abs() <= 1e-6 * cpu.mass[p]);
+    }
+    assert!(worst < 2e-5, "stress records differ from the f64 reference by {worst:e} (relative)");
+
+    // p2g and grid_update: every node the reference touched
+    let (blocks, grid, grid_v) = gpu_solver.debug_grid().unwrap();
+    let mscale = cpu.grid.values().map(|n| n.m).fold(0.0, f64::max);
+    let pscale = cpu.grid.values().map(|n| n.mv.norm()).fold(0.0, f64::max);
+    let vscale = cpu.grid.values().map(|n| n.v.norm()).fold(0.0, f64::max);
+    let mut nodes = 0;
+    for (idx, node) in &cpu.grid {
+        let i = grid_index(*idx, res);
+        assert!(blocks.contains(&((i >> 6) as u32)), "node {idx:?} is not in an active block");
+        let g = grid[i];
+        assert!(rel(g[3] as f64, node.m, mscale) < 1e-5, "mass at {idx:?}: {} vs {}", g[3], node.m);
+        assert!(rel(g[4] as f64, node.m_anchor, mscale) < 1e-5, "anchored mass at {idx:?}");
+        for a in 0..3 {
+            assert!(rel(g[a] as f64, node.mv[a], pscale) < 1e-5, "momentum at {idx:?}: {:?} vs {:?}", &g[..3], node.mv);
+            if node.m > 1e-9 * mscale {
+                assert!(rel(grid_v[i][a] as f64, node.v[a], vscale) < 1e-4, "velocity at {idx:?}: {:?} vs {:?}", grid_v[i], node.v);
+            }
+        }
+        nodes += 1;
+    }
+    assert!(nodes > 500, "too few grid nodes compared: {nodes}");
+
+    // g2p: the whole particle state
+    let after = gpu_solver.state().unwrap();
+    let (mut ex, mut ev, mut ec, mut ef) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for (g, c) in after.iter().zip(&cpu.particles) {
+        ex = ex.max((v3(g.position()) - c.x).amax());
+        ev = ev.max((v3(g.velocity()) - c.v).amax());
+        ec = ec.max((m3(g.affine()) - c.c).amax());
+        ef = ef.max((m3(g.deformation()) - c.f).amax());
+    }
+    assert!(ex < 1e-6, "positions differ by {ex:e}");
+    assert!(ev < 1e-4, "velocities differ by {ev:e}");
+    assert!(ec < 1e-2, "C differs by {ec:e} (C entries are O(10-100))");
+    assert!(ef < 1e-5, "F differs by {ef:e}");
+}
+
+#[test]
+fn stages_match_reference_fixed_corotated() {
+    one_substep(Material::FixedCorotated, "stages_fixed_corotated");
+}
+
+#[test]
+fn stages_match_reference_neo_hookean() {
+    one_substep(Material::NeoHookean, "stages_neo_hookean");
+}
+
+/// The rotation used by fixed-corotated stress: zero stress for pure rotations and at F = I
+/// (repeated singular values), finite and matching the reference for inverted and
+/// degenerate F.
+#[test]
+fn stress_at_special_deformations() {
+    let ctx = gpu();
+    let res = 32;
+    let dx = 1.0 / res as f32;
+    let fs = [
+        Mat3::IDENTITY,
+        Mat3::from_quat(Quat::from_rotation_y(2.5)),
+        Mat3::from_diagonal(Vec3::new(1.2, 1.2, 0.9)),                    // repeated singular values
+        Mat3::from_diagonal(Vec3::new(1.0, 1.0, -0.5)),                   // inverted
+        Mat3::from_diagonal(Vec3::new(-1.0, -1.0, -1.0)),                 // fully inverted
+        Mat3::from_diagonal(Vec3::new(1.1, 0.9, 1e-7)),                   // nearly flat
+        Mat3::from_cols(Vec3::X, Vec3::X * 1.0001, Vec3::Z),              // nearly singular shear
+    ];
+    for material in [Material::FixedCorotated, Material::NeoHookean] {
+        let set = physdreamer::ParticleSet::block(Vec3::new(0.3, 0.5, 0.5), [fs.len() as u32, 1, 1], 2.0 * dx, 1000.0, 1e5, 0.3);
+        let cfg = SolverConfig { grid_res: res, material, time_step: TimeStep::Fixed(1e-6), gravity: Vec3::ZERO, ..Default::default() };
+        let mut s = Solver::new(&ctx, cfg.clone(), &set).unwrap();
+        let state: Vec<GpuParticle> = fs.iter().enumerate().map(|(i, f)| GpuParticle::new(set.position[i], Vec3::ZERO, Mat3::ZERO, *f)).collect();
+        s.set_state(&state).unwrap();
+        s.substeps(1, 1e-6).unwrap();
+        let records = s.debug_records().unwrap();
+        let (mu, lambda) = physdreamer::solver::lame(1e5, 0.3);
+        for r in &records {
+            let p = ((r[0] / res as f32 - 0.3) / (2.0 * dx)).round() as usize;
+            let tau = physdreamer::solver::reference::kirchhoff(&m3(fs[p]), mu, lambda, material);
+            let k = 1e-6 * set.volume[p] as f64 * 4.0 * (res * res) as f64;
+            let got = M3::from_fn(|row, col| -r[8 + col * 4 + row] as f64 / k);
+            assert!(got.iter().all(|e| e.is_finite()), "{material:?} F#{p}: non-finite stress");
+            let err = (got - tau).norm() / (mu + lambda);
+            assert!(err < 1e-4, "{material:?} F#{p} = {:?}: stress {got} vs reference {tau} (error {err:e})", fs[p]);
+            if p < 2 {
+                assert!(got.norm() < 1e-3 * mu, "{material:?}: rotation F#{p} must be stress-free, got {got}");
+            }
+        }
+    }
+}
