@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod gpu;
 pub mod particles;
+pub mod scene;
 pub mod solver;
 
 pub use particles::ParticleSet;
