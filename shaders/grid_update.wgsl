@@ -1,5 +1,5 @@
 // Grid update on every node of the active blocks: velocity from momentum, gravity, damping,
-// anchoring (nodes where anchored particles hold more than half the mass stop), the domain
+// anchoring (every node an anchored particle touches stops), the domain
 // walls and the ground plane.
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -20,7 +20,7 @@ fn grid_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
         if (params.gravity.w > 0.0) {
             v *= exp(-params.gravity.w * params.dt);
         }
-        if (g.m_anchor > 0.5 * g.m) {
+        if (g.m_anchor > 0.0) {
             v = vec3<f32>(0.0);
         }
         if (params.wall != 0u) {

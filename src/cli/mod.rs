@@ -7,7 +7,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "physdreamer", version, about = "Make static 3D objects physically interactive (MPM in WGSL)")]
+#[command(
+    name = "physdreamer",
+    version,
+    about = "Make static 3D objects physically interactive (MPM in WGSL)"
+)]
 pub struct Cli {
     /// GPU adapter: auto, hardware, software, or part of an adapter name
     /// (default: $PHYSDREAMER_ADAPTER, else auto).
@@ -25,7 +29,10 @@ pub enum Command {
 
 /// The GPU context the flags or environment ask for.
 pub fn context(adapter: &Option<String>) -> Result<GpuContext> {
-    let choice = adapter.as_deref().map(AdapterChoice::parse).unwrap_or_else(AdapterChoice::from_env);
+    let choice = adapter
+        .as_deref()
+        .map(AdapterChoice::parse)
+        .unwrap_or_else(AdapterChoice::from_env);
     let ctx = GpuContext::new(&choice)?;
     eprintln!("adapter: {}", ctx.describe());
     Ok(ctx)

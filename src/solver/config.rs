@@ -93,7 +93,10 @@ impl Default for SolverConfig {
             wall: Wall::Slip,
             wall_cells: 3,
             ground: None,
-            time_step: TimeStep::Adaptive { cfl: 0.4, max_substeps: 2000 },
+            time_step: TimeStep::Adaptive {
+                cfl: 0.4,
+                max_substeps: 2000,
+            },
             frame_dt: 1.0 / 30.0,
         }
     }
