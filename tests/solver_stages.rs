@@ -9,11 +9,12 @@ use physdreamer::solver::reference::{Reference, M3};
 use physdreamer::solver::{GpuParticle, Ground, Material, Solver, SolverConfig, TimeStep, Wall};
 use rand::Rng;
 
+/// Block-major node index: 8 x 4 x 4 blocks (see shaders/mpm_common.wgsl).
 fn grid_index(c: [i32; 3], res: u32) -> usize {
-    let nb = (res / 4) as i32;
-    let b = [c[0] >> 2, c[1] >> 2, c[2] >> 2];
-    let l = [c[0] & 3, c[1] & 3, c[2] & 3];
-    ((((b[2] * nb + b[1]) * nb + b[0]) << 6) | (l[2] << 4) | (l[1] << 2) | l[0]) as usize
+    let n = [(res / 8) as i32, (res / 4) as i32];
+    let b = [c[0] >> 3, c[1] >> 2, c[2] >> 2];
+    let l = [c[0] & 7, c[1] & 3, c[2] & 3];
+    ((((b[2] * n[1] + b[1]) * n[0] + b[0]) << 7) | (l[2] << 5) | (l[1] << 3) | l[0]) as usize
 }
 
 fn random_state(rng: &mut impl Rng, set: &physdreamer::ParticleSet) -> Vec<GpuParticle> {
@@ -113,7 +114,7 @@ fn one_substep(material: Material, seed_name: &str) {
     for (idx, node) in &cpu.grid {
         let i = grid_index(*idx, res);
         assert!(
-            blocks.contains(&((i >> 6) as u32)),
+            blocks.contains(&((i >> 7) as u32)),
             "node {idx:?} is not in an active block"
         );
         let g = grid[i];

@@ -1,6 +1,7 @@
-//! The command line: `bench`, `simulate`.
+//! The command line: `simulate`, `bench`.
 
-mod bench;
+pub mod bench;
+pub mod simulate;
 
 use crate::gpu::{AdapterChoice, GpuContext};
 use anyhow::Result;
@@ -25,6 +26,9 @@ pub struct Cli {
 pub enum Command {
     /// The standard jelly-drop MPM scenario: throughput and cross-check figures.
     Bench(bench::BenchArgs),
+    /// Run a scene (for now the built-in jelly on a pedestal, poked) and write per-frame
+    /// particle positions as PLY point clouds.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// The GPU context the flags or environment ask for.
@@ -41,5 +45,6 @@ pub fn context(adapter: &Option<String>) -> Result<GpuContext> {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Bench(a) => bench::run(&context(&cli.adapter)?, a),
+        Command::Simulate(a) => simulate::run(&context(&cli.adapter)?, a),
     }
 }

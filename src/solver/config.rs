@@ -67,7 +67,7 @@ pub enum TimeStep {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SolverConfig {
-    /// Grid nodes per axis over the unit cube (dx = 1 / grid_res); a multiple of 4, 8..=256.
+    /// Grid nodes per axis over the unit cube (dx = 1 / grid_res); a multiple of 8 in 16..=512 (and within the adapter's buffer limits).
     pub grid_res: u32,
     pub material: Material,
     /// m/s^2.

@@ -97,7 +97,7 @@ impl Solver {
         let n = set.len() as u32;
         let res = cfg.grid_res;
         let nodes = (res as u64).pow(3);
-        let n_blocks = (res / 4).pow(3);
+        let n_blocks = (res / 8) * (res / 4) * (res / 4);
         let init: Vec<GpuParticle> = (0..set.len())
             .map(|i| GpuParticle::new(set.position[i], set.velocity[i], Mat3::ZERO, Mat3::IDENTITY))
             .collect();
@@ -224,7 +224,8 @@ impl Solver {
             drag: None,
             profiler: None,
         };
-        solver.max_wave_speed = validate::max_wave_speed(&set.young, &set.poisson, &set.density);
+        solver.max_wave_speed =
+            validate::max_wave_speed(&set.young, &set.poisson, &set.density, &set.anchored);
         Ok(solver)
     }
 
@@ -320,7 +321,12 @@ impl Solver {
             m[0] = e;
         }
         let (p, d): (Vec<f32>, Vec<f32>) = mat.iter().map(|m| (m[1], m[2] / m[3])).unzip();
-        self.max_wave_speed = validate::max_wave_speed(young, &p, &d);
+        let anchored: Vec<bool> = self
+            .ctl_host
+            .iter()
+            .map(|c| c.flags & FLAG_ANCHORED != 0)
+            .collect();
+        self.max_wave_speed = validate::max_wave_speed(young, &p, &d, &anchored);
         self.ctx
             .queue
             .write_buffer(&self.material, 0, bytemuck::cast_slice(&mat));

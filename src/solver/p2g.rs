@@ -1,4 +1,4 @@
-//! `shaders/p2g.wgsl`: gather of particle records onto active grid nodes.
+//! `shaders/p2g.wgsl`: particle-to-grid transfer as a fixed-order gather per grid node.
 
 use super::stage::Stage;
 use crate::gpu::{
@@ -7,7 +7,6 @@ use crate::gpu::{
 };
 use anyhow::Result;
 
-/// `shaders/p2g.wgsl`: gather of particle records onto active grid nodes.
 pub fn build(ctx: &GpuContext) -> Result<Stage> {
     Stage::new(
         ctx,

@@ -215,13 +215,16 @@ pub fn check(
     Ok(())
 }
 
-/// Largest P-wave speed sqrt((lambda + 2 mu) / rho) over the particles (m/s).
-pub fn max_wave_speed(young: &[f32], poisson: &[f32], density: &[f32]) -> f32 {
+/// Largest P-wave speed sqrt((lambda + 2 mu) / rho) over the particles that move (anchored
+/// ones never do, so their stiffness does not limit the substep) (m/s).
+pub fn max_wave_speed(young: &[f32], poisson: &[f32], density: &[f32], anchored: &[bool]) -> f32 {
     young
         .iter()
         .zip(poisson)
         .zip(density)
-        .map(|((&e, &nu), &rho)| {
+        .zip(anchored)
+        .filter(|(_, &a)| !a)
+        .map(|(((&e, &nu), &rho), _)| {
             let (mu, lambda) = lame(e as f64, nu as f64);
             ((lambda + 2.0 * mu) / rho as f64).sqrt() as f32
         })
