@@ -20,7 +20,9 @@ fn g2p(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (p >= params.n_particles) {
         return;
     }
-    var pt = particles_in[p];
+    var pt: Particle;
+    pt.x = particles_in[p].x;
+    pt.f = particles_in[p].f;
     let c = ctl[p];
     if ((c.flags & FLAG_ANCHORED) != 0u) {
         pt.v = vec4<f32>(0.0);

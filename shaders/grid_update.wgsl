@@ -1,5 +1,5 @@
 // Grid update on every node of the active blocks: velocity from momentum, gravity, damping,
-// anchoring (nodes where anchored particles hold more than half the mass stop), the domain
+// anchoring (every node an anchored particle touches stops), the domain
 // walls and the ground plane.
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -7,12 +7,11 @@
 @group(0) @binding(2) var<storage, read> grid: array<GridMomentum>;
 @group(0) @binding(3) var<storage, read_write> grid_v: array<vec4<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(128)
 fn grid_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let b = active_blocks[3u + wg.x];
-    let nb = params.res / 4u;
-    let node = vec3<u32>(b % nb, (b / nb) % nb, b / (nb * nb)) * 4u + vec3<u32>(l & 3u, (l >> 2u) & 3u, l >> 4u);
-    let i = (b << 6u) | l;
+    let node = block_coord(b, params.res) * BLOCK + vec3<u32>(l & 7u, (l >> 3u) & 3u, l >> 5u);
+    let i = (b << 7u) | l;
     let g = grid[i];
     var v = vec3<f32>(0.0);
     if (g.m > 0.0) {
@@ -20,7 +19,7 @@ fn grid_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
         if (params.gravity.w > 0.0) {
             v *= exp(-params.gravity.w * params.dt);
         }
-        if (g.m_anchor > 0.5 * g.m) {
+        if (g.m_anchor > 0.0) {
             v = vec3<f32>(0.0);
         }
         if (params.wall != 0u) {

@@ -66,13 +66,34 @@ fn cell_index(c: vec3<i32>, res: u32) -> u32 {
     return u32((c.z * r + c.y) * r + c.x);
 }
 
-// Grid nodes use a block-major index: 4x4x4 blocks, blocks in x-fastest order, so the 64
-// nodes a P2G or grid-update workgroup owns are contiguous.
+// Grid nodes use a block-major index: blocks of 8 x 4 x 4 nodes (x widest: P2G works one
+// 8-node row at a time), blocks in x-fastest order, so the 128 nodes of a block are
+// contiguous. Cells are grouped into blocks the same way for the active-block marks.
+const BLOCK: vec3<u32> = vec3<u32>(8u, 4u, 4u);
+
+fn blocks_per_axis(res: u32) -> vec3<u32> {
+    return vec3<u32>(res) / BLOCK;
+}
+
+fn n_blocks(res: u32) -> u32 {
+    let n = blocks_per_axis(res);
+    return n.x * n.y * n.z;
+}
+
+fn block_coord(b: u32, res: u32) -> vec3<u32> {
+    let n = blocks_per_axis(res);
+    return vec3<u32>(b % n.x, (b / n.x) % n.y, b / (n.x * n.y));
+}
+
+fn block_id(bc: vec3<u32>, res: u32) -> u32 {
+    let n = blocks_per_axis(res);
+    return (bc.z * n.y + bc.y) * n.x + bc.x;
+}
+
 fn grid_index(c: vec3<i32>, res: u32) -> u32 {
-    let nb = res / 4u;
-    let b = vec3<u32>(c) >> vec3<u32>(2u);
-    let l = vec3<u32>(c) & vec3<u32>(3u);
-    return (((b.z * nb + b.y) * nb + b.x) << 6u) | (l.z << 4u) | (l.y << 2u) | l.x;
+    let cu = vec3<u32>(c);
+    let l = cu % BLOCK;
+    return (block_id(cu / BLOCK, res) << 7u) | (l.z << 5u) | (l.y << 3u) | l.x;
 }
 
 // Base cell of a particle at grid-unit position xg: the lowest of the 3^3 nodes it touches.

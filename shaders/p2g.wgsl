@@ -1,7 +1,8 @@
-// Particle-to-grid transfer as a gather: one invocation per node of an active 4x4x4 block
-// sums, in a fixed order, the records of the particles whose stencils cover it. Those lie in
-// 3x3 rows of three cells each; with rows indexed x-fastest, each row is one contiguous run
-// of the cell-sorted records. No atomics, so the sums are bit-reproducible.
+// Particle-to-grid transfer as a gather: one invocation per node of an active block sums,
+// in a fixed order, the records of the particles whose stencils cover it. Those lie in 3x3
+// rows of three cells each; with cells indexed x-fastest, each row is one contiguous run of
+// the cell-sorted records. No atomics, so the sums are bit-reproducible; the order is fixed:
+// rows by (dz, dy), within a row by cell, within a cell by particle index.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> active_blocks: array<u32>;
@@ -9,17 +10,16 @@
 @group(0) @binding(3) var<storage, read> records: array<P2gRecord>;
 @group(0) @binding(4) var<storage, read_write> grid: array<GridMomentum>;
 
-@compute @workgroup_size(64)
+// One lane per node of an active block.
+@compute @workgroup_size(128)
 fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let b = active_blocks[3u + wg.x];
-    let nb = params.res / 4u;
-    let node = vec3<i32>(vec3<u32>(b % nb, (b / nb) % nb, b / (nb * nb)) * 4u + vec3<u32>(l & 3u, (l >> 2u) & 3u, l >> 4u));
+    let node = vec3<i32>(block_coord(b, params.res) * BLOCK + vec3<u32>(l & 7u, (l >> 3u) & 3u, l >> 5u));
     let nodef = vec3<f32>(node);
     let hi = i32(params.res) - 3;
     let x0 = max(node.x - 2, 0);
     let x1 = min(node.x, hi);
-    var mv = vec3<f32>(0.0);
-    var m = 0.0;
+    var acc = vec4<f32>(0.0);
     var ma = 0.0;
     for (var dz = 0; dz < 3; dz++) {
         let cz = node.z - dz;
@@ -34,15 +34,15 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
                 let rec = records[r];
                 let d = rec.xg_m.xyz - nodef;
                 let w = bspline_at(d.x) * bspline_at(d.y) * bspline_at(d.z);
-                m += w * rec.xg_m.w;
+                acc += w * vec4<f32>(rec.mv_ma.xyz - rec.a * (d * params.dx), rec.xg_m.w);
                 ma += w * rec.mv_ma.w;
-                mv += w * (rec.mv_ma.xyz - rec.a * (d * params.dx));
             }
         }
     }
     var g: GridMomentum;
-    g.mv = mv;
-    g.m = m;
+    g.mv = acc.xyz;
+    g.m = acc.w;
     g.m_anchor = ma;
-    grid[(b << 6u) | l] = g;
+    grid[(b << 7u) | l] = g;
 }
+

@@ -1,7 +1,7 @@
 // Cell binning of the particles, without float atomics: count particles per grid cell,
 // prefix-sum the counts row by row, and list each cell's particles. The order inside a cell
 // (from atomicAdd) is not deterministic; the stress stage ranks by particle index, so
-// everything downstream is. Also lists the active 4x4x4 node blocks for P2G and the grid.
+// everything downstream is. Also lists the active node blocks for P2G and the grid.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> particles: array<Particle>;
@@ -29,47 +29,39 @@ fn n_rows() -> u32 {
     return params.res * params.res;
 }
 
-fn n_blocks() -> u32 {
-    let nb = params.res / 4u;
-    return nb * nb * nb;
-}
-
-// Per row of cells: particle count, and marks on the 4x4x4 cell blocks that hold particles.
+// Per row of cells: particle count, and marks on the cell blocks that hold particles.
 @compute @workgroup_size(64)
 fn scan_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r = gid.x;
     if (r >= n_rows()) {
         return;
     }
-    let nb = params.res / 4u;
     let y = r % params.res;
     let z = r / params.res;
-    let block_row = ((z >> 2u) * nb + (y >> 2u)) * nb;
+    let block_row = block_id(vec3<u32>(0u, y, z) / BLOCK, params.res);
     var sum = 0u;
     var last = 0xffffffffu;
     for (var x = 0u; x < params.res; x++) {
         let c = atomicLoad(&cell_count[r * params.res + x]);
         sum += c;
-        if (c > 0u && (x >> 2u) != last) {
-            last = x >> 2u;
+        if (c > 0u && (x >> 3u) != last) {
+            last = x >> 3u;
             atomicOr(&block_mark[block_row + last], 1u);
         }
     }
     rows[r] = sum;
 }
 
-// A node block receives P2G mass from its own cell block and the blocks just below it.
+// A node block receives P2G mass from its own cell block and the blocks just below it
+// (a particle's stencil reaches two cells past its base cell, and blocks are >= 4 wide).
 fn node_block_active(b: u32) -> bool {
-    let nb = params.res / 4u;
-    let bz = b / (nb * nb);
-    let by = (b / nb) % nb;
-    let bx = b % nb;
+    let bc = block_coord(b, params.res);
     for (var dz = 0u; dz < 2u; dz++) {
         for (var dy = 0u; dy < 2u; dy++) {
             for (var dx = 0u; dx < 2u; dx++) {
-                if (bz >= dz && by >= dy && bx >= dx) {
-                    let n = ((bz - dz) * nb + (by - dy)) * nb + (bx - dx);
-                    if (atomicLoad(&block_mark[n]) != 0u) {
+                let d = vec3<u32>(dx, dy, dz);
+                if (all(bc >= d)) {
+                    if (atomicLoad(&block_mark[block_id(bc - d, params.res)]) != 0u) {
                         return true;
                     }
                 }
@@ -90,7 +82,7 @@ fn scan_global(@builtin(local_invocation_index) t: u32) {
     let chunk = (total + 255u) / 256u;
     let lo = min(t * chunk, total);
     let hi = min(lo + chunk, total);
-    let nbt = n_blocks();
+    let nbt = n_blocks(params.res);
     let bchunk = (nbt + 255u) / 256u;
     let blo = min(t * bchunk, nbt);
     let bhi = min(blo + bchunk, nbt);

@@ -47,7 +47,14 @@ impl Scenario {
     /// The cube: spacing s = 0.3/n, centres at 0.35 + (i + 0.5) s, volume s^3, 1000 kg/m^3.
     pub fn particles(&self) -> ParticleSet {
         let s = 0.3 / self.n as f32;
-        let mut set = ParticleSet::block(Vec3::splat(0.35), [self.n; 3], s, 1000.0, self.young, self.poisson);
+        let mut set = ParticleSet::block(
+            Vec3::splat(0.35),
+            [self.n; 3],
+            s,
+            1000.0,
+            self.young,
+            self.poisson,
+        );
         set.velocity.fill(self.v0);
         set
     }
@@ -84,8 +91,15 @@ pub struct BenchResult {
 pub fn y_stats(positions: &[Vec3]) -> (f64, f64, f64) {
     let n = positions.len() as f64;
     let mean = positions.iter().map(|p| p.y as f64).sum::<f64>() / n;
-    let var = positions.iter().map(|p| (p.y as f64 - mean).powi(2)).sum::<f64>() / n;
-    let min = positions.iter().map(|p| p.y as f64).fold(f64::INFINITY, f64::min);
+    let var = positions
+        .iter()
+        .map(|p| (p.y as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    let min = positions
+        .iter()
+        .map(|p| p.y as f64)
+        .fold(f64::INFINITY, f64::min);
     (mean, var.sqrt(), min)
 }
 

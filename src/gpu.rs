@@ -33,7 +33,9 @@ impl AdapterChoice {
 
     /// The choice named by `PHYSDREAMER_ADAPTER`, or `Auto`.
     pub fn from_env() -> Self {
-        std::env::var("PHYSDREAMER_ADAPTER").map(|s| Self::parse(&s)).unwrap_or_default()
+        std::env::var("PHYSDREAMER_ADAPTER")
+            .map(|s| Self::parse(&s))
+            .unwrap_or_default()
     }
 }
 
@@ -60,9 +62,15 @@ fn rank(t: wgpu::DeviceType) -> u32 {
 impl GpuContext {
     /// A headless context for `choice`; an error lists the adapters seen when none fits.
     pub fn new(choice: &AdapterChoice) -> Result<Self> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-        adapters.sort_by_key(|a| (rank(a.get_info().device_type), a.get_info().backend != wgpu::Backend::Vulkan));
+        adapters.sort_by_key(|a| {
+            (
+                rank(a.get_info().device_type),
+                a.get_info().backend != wgpu::Backend::Vulkan,
+            )
+        });
         let names: Vec<String> = adapters
             .iter()
             .map(|a| {
@@ -75,7 +83,9 @@ impl GpuContext {
             AdapterChoice::Auto => adapters.into_iter().next(),
             AdapterChoice::Hardware => adapters.into_iter().find(|a| !is_cpu(a)),
             AdapterChoice::Software => adapters.into_iter().find(is_cpu),
-            AdapterChoice::Named(n) => adapters.into_iter().find(|a| a.get_info().name.to_ascii_lowercase().contains(n)),
+            AdapterChoice::Named(n) => adapters
+                .into_iter()
+                .find(|a| a.get_info().name.to_ascii_lowercase().contains(n)),
         };
         let adapter = picked.ok_or_else(|| {
             anyhow!(
@@ -85,7 +95,12 @@ impl GpuContext {
             )
         })?;
         let info = adapter.get_info();
-        log::info!("using adapter {} ({:?}, {:?})", info.name, info.device_type, info.backend);
+        log::info!(
+            "using adapter {} ({:?}, {:?})",
+            info.name,
+            info.device_type,
+            info.backend
+        );
         let limits = adapter.limits();
         // Optional: timestamps for the stage profiler, where the adapter has them.
         let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
@@ -98,7 +113,13 @@ impl GpuContext {
             trace: wgpu::Trace::Off,
         }))
         .with_context(|| format!("could not open device on adapter {}", info.name))?;
-        Ok(GpuContext { instance, adapter, device, queue, info })
+        Ok(GpuContext {
+            instance,
+            adapter,
+            device,
+            queue,
+            info,
+        })
     }
 
     /// A context chosen by `PHYSDREAMER_ADAPTER` (default: auto).
@@ -108,19 +129,29 @@ impl GpuContext {
 
     /// One line naming the adapter, e.g. for logs and benchmark records.
     pub fn describe(&self) -> String {
-        format!("{} ({:?}, {:?})", self.info.name, self.info.device_type, self.info.backend)
+        format!(
+            "{} ({:?}, {:?})",
+            self.info.name, self.info.device_type, self.info.backend
+        )
     }
 
     /// A storage buffer initialised with `data`, readable back (COPY_SRC) and writable (COPY_DST).
     pub fn storage_init<T: bytemuck::Pod>(&self, label: &str, data: &[T]) -> wgpu::Buffer {
         let bytes: &[u8] = bytemuck::cast_slice(data);
         let pad = [0u8; 16];
-        let contents: Vec<u8> = if bytes.is_empty() { pad.to_vec() } else { bytes.to_vec() };
-        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: &contents,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-        })
+        let contents: Vec<u8> = if bytes.is_empty() {
+            pad.to_vec()
+        } else {
+            bytes.to_vec()
+        };
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: &contents,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            })
     }
 
     /// A zeroed storage buffer of `size` bytes (at least 16) with extra `usage`.
@@ -128,7 +159,10 @@ impl GpuContext {
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: size.max(16),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST | usage,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST
+                | usage,
             mapped_at_creation: false,
         })
     }
@@ -150,8 +184,13 @@ impl GpuContext {
             let _ = tx.send(r);
         });
         self.wait()?;
-        rx.recv().context("readback callback dropped")?.context("mapping readback buffer")?;
-        let data = slice.get_mapped_range().map_err(|e| anyhow!("mapping readback buffer: {e:?}"))?.to_vec();
+        rx.recv()
+            .context("readback callback dropped")?
+            .context("mapping readback buffer")?;
+        let data = slice
+            .get_mapped_range()
+            .map_err(|e| anyhow!("mapping readback buffer: {e:?}"))?
+            .to_vec();
         staging.unmap();
         Ok(data)
     }
@@ -160,7 +199,9 @@ impl GpuContext {
     pub fn read<T: bytemuck::Pod>(&self, buffer: &wgpu::Buffer) -> Result<Vec<T>> {
         let bytes = self.read_bytes(buffer, 0, buffer.size())?;
         let n = bytes.len() / std::mem::size_of::<T>();
-        Ok(bytemuck::pod_collect_to_vec(&bytes[..n * std::mem::size_of::<T>()]))
+        Ok(bytemuck::pod_collect_to_vec(
+            &bytes[..n * std::mem::size_of::<T>()],
+        ))
     }
 
     /// Blocks until all submitted work is done.
@@ -180,23 +221,29 @@ impl GpuContext {
         layouts: &[&wgpu::BindGroupLayout],
     ) -> Result<wgpu::ComputePipeline> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(label),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
-        let layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some(label),
-            bind_group_layouts: &layouts.iter().map(|l| Some(*l)).collect::<Vec<_>>(),
-            immediate_size: 0,
-        });
-        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(label),
-            layout: Some(&layout),
-            module: &module,
-            entry_point: Some(entry),
-            compilation_options: Default::default(),
-            cache: None,
-        });
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let layout = self
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(label),
+                bind_group_layouts: &layouts.iter().map(|l| Some(*l)).collect::<Vec<_>>(),
+                immediate_size: 0,
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(label),
+                layout: Some(&layout),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            });
         if let Some(err) = pollster::block_on(scope.pop()) {
             bail!("shader {label} ({entry}) failed to build: {err}");
         }
@@ -215,7 +262,11 @@ pub enum Binding {
 }
 
 /// A bind group layout for compute stages with bindings 0.. in the order given.
-pub fn compute_layout(device: &wgpu::Device, label: &str, bindings: &[Binding]) -> wgpu::BindGroupLayout {
+pub fn compute_layout(
+    device: &wgpu::Device,
+    label: &str,
+    bindings: &[Binding],
+) -> wgpu::BindGroupLayout {
     let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
         .iter()
         .enumerate()
@@ -229,7 +280,9 @@ pub fn compute_layout(device: &wgpu::Device, label: &str, bindings: &[Binding]) 
                     min_binding_size: None,
                 },
                 Binding::StorageRead | Binding::StorageWrite => wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Storage { read_only: *b == Binding::StorageRead },
+                    ty: wgpu::BufferBindingType::Storage {
+                        read_only: *b == Binding::StorageRead,
+                    },
                     has_dynamic_offset: false,
                     min_binding_size: None,
                 },
@@ -237,7 +290,10 @@ pub fn compute_layout(device: &wgpu::Device, label: &str, bindings: &[Binding]) 
             count: None,
         })
         .collect();
-    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(label), entries: &entries })
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &entries,
+    })
 }
 
 /// A bind group binding whole buffers 0.. in order; `uniform_size` limits binding 0 when it
@@ -265,5 +321,9 @@ pub fn bind_buffers(
             },
         })
         .collect();
-    device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(label), layout, entries: &entries })
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout,
+        entries: &entries,
+    })
 }

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod demo;
 pub mod gpu;
 pub mod particles;
 pub mod scene;

@@ -36,7 +36,16 @@ impl ParticleSet {
 
     /// Appends one particle.
     #[allow(clippy::too_many_arguments)]
-    pub fn push(&mut self, x: Vec3, v: Vec3, volume: f32, density: f32, young: f32, poisson: f32, anchored: bool) {
+    pub fn push(
+        &mut self,
+        x: Vec3,
+        v: Vec3,
+        volume: f32,
+        density: f32,
+        young: f32,
+        poisson: f32,
+        anchored: bool,
+    ) {
         self.position.push(x);
         self.velocity.push(v);
         self.volume.push(volume);

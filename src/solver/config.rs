@@ -67,7 +67,7 @@ pub enum TimeStep {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SolverConfig {
-    /// Grid nodes per axis over the unit cube (dx = 1 / grid_res); a multiple of 4, 8..=256.
+    /// Grid nodes per axis over the unit cube (dx = 1 / grid_res); a multiple of 8 in 16..=512 (and within the adapter's buffer limits).
     pub grid_res: u32,
     pub material: Material,
     /// m/s^2.
@@ -93,7 +93,10 @@ impl Default for SolverConfig {
             wall: Wall::Slip,
             wall_cells: 3,
             ground: None,
-            time_step: TimeStep::Adaptive { cfl: 0.4, max_substeps: 2000 },
+            time_step: TimeStep::Adaptive {
+                cfl: 0.4,
+                max_substeps: 2000,
+            },
             frame_dt: 1.0 / 30.0,
         }
     }

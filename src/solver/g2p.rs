@@ -1,16 +1,31 @@
 //! `shaders/g2p.wgsl`: grid-to-particle transfer and particle update.
 
 use super::stage::Stage;
-use crate::gpu::{Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U}, GpuContext};
+use crate::gpu::{
+    Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U},
+    GpuContext,
+};
 use anyhow::Result;
 
 /// `shaders/g2p.wgsl`: grid-to-particle transfer and particle update.
 pub fn build(ctx: &GpuContext) -> Result<Stage> {
-    Stage::new(ctx, "g2p", include_str!("../../shaders/g2p.wgsl"), &["g2p"], &[U, R, W, R, R, W])
+    Stage::new(
+        ctx,
+        "g2p",
+        include_str!("../../shaders/g2p.wgsl"),
+        &["g2p"],
+        &[U, R, W, R, R, W],
+    )
 }
 
 /// One invocation per particle.
-pub fn dispatch(pass: &mut wgpu::ComputePass, stage: &Stage, bg: &wgpu::BindGroup, offset: u32, n: u32) {
+pub fn dispatch(
+    pass: &mut wgpu::ComputePass,
+    stage: &Stage,
+    bg: &wgpu::BindGroup,
+    offset: u32,
+    n: u32,
+) {
     pass.set_bind_group(0, bg, &[offset]);
     pass.set_pipeline(&stage.pipelines[0]);
     pass.dispatch_workgroups(n.div_ceil(64), 1, 1);

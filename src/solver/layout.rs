@@ -16,16 +16,29 @@ pub struct GpuParticle {
 
 fn pad_mat(m: Mat3) -> [[f32; 4]; 3] {
     let c = m.to_cols_array_2d();
-    [[c[0][0], c[0][1], c[0][2], 0.0], [c[1][0], c[1][1], c[1][2], 0.0], [c[2][0], c[2][1], c[2][2], 0.0]]
+    [
+        [c[0][0], c[0][1], c[0][2], 0.0],
+        [c[1][0], c[1][1], c[1][2], 0.0],
+        [c[2][0], c[2][1], c[2][2], 0.0],
+    ]
 }
 
 fn unpad_mat(m: &[[f32; 4]; 3]) -> Mat3 {
-    Mat3::from_cols_array_2d(&[[m[0][0], m[0][1], m[0][2]], [m[1][0], m[1][1], m[1][2]], [m[2][0], m[2][1], m[2][2]]])
+    Mat3::from_cols_array_2d(&[
+        [m[0][0], m[0][1], m[0][2]],
+        [m[1][0], m[1][1], m[1][2]],
+        [m[2][0], m[2][1], m[2][2]],
+    ])
 }
 
 impl GpuParticle {
     pub fn new(x: Vec3, v: Vec3, c: Mat3, f: Mat3) -> Self {
-        GpuParticle { x: x.extend(0.0).to_array(), v: v.extend(0.0).to_array(), c: pad_mat(c), f: pad_mat(f) }
+        GpuParticle {
+            x: x.extend(0.0).to_array(),
+            v: v.extend(0.0).to_array(),
+            c: pad_mat(c),
+            f: pad_mat(f),
+        }
     }
     pub fn position(&self) -> Vec3 {
         Vec3::new(self.x[0], self.x[1], self.x[2])

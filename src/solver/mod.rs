@@ -97,18 +97,23 @@ impl Solver {
         let n = set.len() as u32;
         let res = cfg.grid_res;
         let nodes = (res as u64).pow(3);
-        let n_blocks = (res / 4).pow(3);
+        let n_blocks = (res / 8) * (res / 4) * (res / 4);
         let init: Vec<GpuParticle> = (0..set.len())
             .map(|i| GpuParticle::new(set.position[i], set.velocity[i], Mat3::ZERO, Mat3::IDENTITY))
             .collect();
-        let material: Vec<[f32; 4]> =
-            (0..set.len()).map(|i| [set.young[i], set.poisson[i], set.mass(i), set.volume[i]]).collect();
+        let material: Vec<[f32; 4]> = (0..set.len())
+            .map(|i| [set.young[i], set.poisson[i], set.mass(i), set.volume[i]])
+            .collect();
         let ctl_host: Vec<GpuCtl> = set
             .anchored
             .iter()
-            .map(|&a| GpuCtl { offset: [0.0; 3], flags: if a { FLAG_ANCHORED } else { 0 } })
+            .map(|&a| GpuCtl {
+                offset: [0.0; 3],
+                flags: if a { FLAG_ANCHORED } else { 0 },
+            })
             .collect();
-        let stride = (std::mem::size_of::<GpuParams>() as u64).max(ctx.device.limits().min_uniform_buffer_offset_alignment as u64);
+        let stride = (std::mem::size_of::<GpuParams>() as u64)
+            .max(ctx.device.limits().min_uniform_buffer_offset_alignment as u64);
         let stride = stride.div_ceil(256) * 256;
         let params = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("params"),
@@ -117,7 +122,10 @@ impl Solver {
             mapped_at_creation: false,
         });
         let none = wgpu::BufferUsages::empty();
-        let particles = [ctx.storage_init("particles0", &init), ctx.storage_init("particles1", &init)];
+        let particles = [
+            ctx.storage_init("particles0", &init),
+            ctx.storage_init("particles1", &init),
+        ];
         let material = ctx.storage_init("material", &material);
         let ctl = ctx.storage_init("ctl", &ctl_host);
         let status = ctx.storage_init("status", &[u32::MAX, u32::MAX, 0, 0]);
@@ -127,24 +135,69 @@ impl Solver {
         let block_mark = ctx.storage("block_mark", n_blocks as u64 * 4, none);
         let cell_start = ctx.storage("cell_start", (nodes + 1) * 4, none);
         let sorted_id = ctx.storage("sorted_id", n as u64 * 4, none);
-        let active = ctx.storage("active", (3 + n_blocks as u64) * 4, wgpu::BufferUsages::INDIRECT);
+        let active = ctx.storage(
+            "active",
+            (3 + n_blocks as u64) * 4,
+            wgpu::BufferUsages::INDIRECT,
+        );
         let records = ctx.storage("records", n as u64 * P2G_RECORD_BYTES, none);
         let grid = ctx.storage("grid", nodes * GRID_MOMENTUM_BYTES, none);
         let grid_v = ctx.storage("grid_v", nodes * 16, none);
-        let stages = [sort::build(ctx)?, stress::build(ctx)?, p2g::build(ctx)?, grid_update::build(ctx)?, g2p::build(ctx)?];
+        let stages = [
+            sort::build(ctx)?,
+            stress::build(ctx)?,
+            p2g::build(ctx)?,
+            grid_update::build(ctx)?,
+            g2p::build(ctx)?,
+        ];
         let [s_sort, s_stress, s_p2g, s_grid, s_g2p] = &stages;
         let groups = Groups {
             sort: [0, 1].map(|i| {
-                s_sort.bind(ctx, &params, &[&particles[i], &cell_count, &particle_bin, &rows, &cell_start, &sorted_id, &active, &block_mark])
+                s_sort.bind(
+                    ctx,
+                    &params,
+                    &[
+                        &particles[i],
+                        &cell_count,
+                        &particle_bin,
+                        &rows,
+                        &cell_start,
+                        &sorted_id,
+                        &active,
+                        &block_mark,
+                    ],
+                )
             }),
             stress: [0, 1].map(|i| {
-                s_stress.bind(ctx, &params, &[&particles[i], &material, &ctl, &cell_count, &cell_start, &sorted_id, &records])
+                s_stress.bind(
+                    ctx,
+                    &params,
+                    &[
+                        &particles[i],
+                        &material,
+                        &ctl,
+                        &cell_count,
+                        &cell_start,
+                        &sorted_id,
+                        &records,
+                    ],
+                )
             }),
             p2g: s_p2g.bind(ctx, &params, &[&active, &cell_start, &records, &grid]),
             grid_update: s_grid.bind(ctx, &params, &[&active, &grid, &grid_v]),
-            g2p: [0, 1].map(|i| s_g2p.bind(ctx, &params, &[&particles[i], &particles[1 - i], &grid_v, &ctl, &status])),
+            g2p: [0, 1].map(|i| {
+                s_g2p.bind(
+                    ctx,
+                    &params,
+                    &[&particles[i], &particles[1 - i], &grid_v, &ctl, &status],
+                )
+            }),
         };
-        let max_speed = set.velocity.iter().map(|v| v.length()).fold(0.0f32, f32::max);
+        let max_speed = set
+            .velocity
+            .iter()
+            .map(|v| v.length())
+            .fold(0.0f32, f32::max);
         let mut solver = Solver {
             ctx: ctx.clone(),
             cfg,
@@ -171,7 +224,8 @@ impl Solver {
             drag: None,
             profiler: None,
         };
-        solver.max_wave_speed = validate::max_wave_speed(&set.young, &set.poisson, &set.density);
+        solver.max_wave_speed =
+            validate::max_wave_speed(&set.young, &set.poisson, &set.density, &set.anchored);
         Ok(solver)
     }
 
@@ -231,11 +285,19 @@ impl Solver {
             c.flags &= !FLAG_DRAGGED;
         }
         for &i in ids {
-            let c = self.ctl_host.get_mut(i as usize).ok_or(SolverError::ParticleIndex { index: i, count: self.n })?;
+            let c = self
+                .ctl_host
+                .get_mut(i as usize)
+                .ok_or(SolverError::ParticleIndex {
+                    index: i,
+                    count: self.n,
+                })?;
             c.flags |= FLAG_DRAGGED;
             c.offset = (positions[i as usize] - grab).to_array();
         }
-        self.ctx.queue.write_buffer(&self.ctl, 0, bytemuck::cast_slice(&self.ctl_host));
+        self.ctx
+            .queue
+            .write_buffer(&self.ctl, 0, bytemuck::cast_slice(&self.ctl_host));
         Ok(())
     }
     /// Sets (or with `None` stops) the drag spring's target and gains.
@@ -247,15 +309,27 @@ impl Solver {
     pub fn set_young(&mut self, young: &[f32]) -> Result<()> {
         let mut mat: Vec<[f32; 4]> = self.ctx.read(&self.material)?;
         if young.len() != mat.len() {
-            return Err(SolverError::Length { field: "young", expected: mat.len(), got: young.len() }.into());
+            return Err(SolverError::Length {
+                field: "young",
+                expected: mat.len(),
+                got: young.len(),
+            }
+            .into());
         }
         for (i, (&e, m)) in young.iter().zip(mat.iter_mut()).enumerate() {
             validate::check_young(i, e)?;
             m[0] = e;
         }
         let (p, d): (Vec<f32>, Vec<f32>) = mat.iter().map(|m| (m[1], m[2] / m[3])).unzip();
-        self.max_wave_speed = validate::max_wave_speed(young, &p, &d);
-        self.ctx.queue.write_buffer(&self.material, 0, bytemuck::cast_slice(&mat));
+        let anchored: Vec<bool> = self
+            .ctl_host
+            .iter()
+            .map(|c| c.flags & FLAG_ANCHORED != 0)
+            .collect();
+        self.max_wave_speed = validate::max_wave_speed(young, &p, &d, &anchored);
+        self.ctx
+            .queue
+            .write_buffer(&self.material, 0, bytemuck::cast_slice(&mat));
         Ok(())
     }
 
@@ -291,7 +365,11 @@ impl Solver {
     pub fn step_frame(&mut self) -> Result<FrameStats> {
         let (k, dt) = self.plan_frame();
         self.substeps(k, dt)?;
-        Ok(FrameStats { substeps: k, dt, max_speed: self.max_speed })
+        Ok(FrameStats {
+            substeps: k,
+            dt,
+            max_speed: self.max_speed,
+        })
     }
 
     /// Runs `count` substeps of `dt`, then checks for blow-up (an error names the substep).
@@ -305,7 +383,11 @@ impl Solver {
     pub fn substeps_unchecked(&mut self, count: u32, dt: f32) {
         let mut left = count as usize;
         while left > 0 {
-            let batch = left.min(if self.profiler.is_some() { PROFILE_BATCH } else { MAX_BATCH });
+            let batch = left.min(if self.profiler.is_some() {
+                PROFILE_BATCH
+            } else {
+                MAX_BATCH
+            });
             self.encode_batch(batch, dt);
             if let Some(p) = self.profiler.as_mut() {
                 p.collect(&self.ctx, batch);
@@ -341,7 +423,11 @@ impl Solver {
             ground_y: c.ground.map(|g| g.height).unwrap_or(0.0),
             ..Default::default()
         };
-        if let Some(k) = self.pokes.iter().find(|k| k.start <= t && t < k.start + k.duration) {
+        if let Some(k) = self
+            .pokes
+            .iter()
+            .find(|k| k.start <= t && t < k.start + k.duration)
+        {
             p.poke_on = 1;
             p.poke_centre = k.centre.extend(k.radius).to_array();
             p.poke_force = k.force.extend(0.0).to_array();
@@ -361,7 +447,8 @@ impl Solver {
         for k in 0..batch {
             let mut p = self.params_for(dt);
             p.report_speed = (k + 1 == batch) as u32;
-            bytes[k * stride..k * stride + std::mem::size_of::<GpuParams>()].copy_from_slice(bytemuck::bytes_of(&p));
+            bytes[k * stride..k * stride + std::mem::size_of::<GpuParams>()]
+                .copy_from_slice(bytemuck::bytes_of(&p));
             offsets.push((k * stride) as u32);
             self.time += dt as f64;
             self.step += 1;
@@ -402,7 +489,14 @@ impl Solver {
         let [s_sort, s_stress, s_p2g, s_grid, s_g2p] = &self.stages;
         let (g, n) = (&self.groups, self.n);
         match st {
-            0 => sort::dispatch_bin(pass, s_sort, &g.sort[i], off, n, self.cfg.grid_res * self.cfg.grid_res),
+            0 => sort::dispatch_bin(
+                pass,
+                s_sort,
+                &g.sort[i],
+                off,
+                n,
+                self.cfg.grid_res * self.cfg.grid_res,
+            ),
             1 => stress::dispatch(pass, s_stress, &g.stress[i], off, n),
             2 => p2g::dispatch(pass, s_p2g, &g.p2g, off, &self.active),
             3 => sort::dispatch_unbin(pass, s_sort, &g.sort[i], off, n),
@@ -414,13 +508,29 @@ impl Solver {
     /// Waits for the GPU and turns a recorded blow-up into an error naming the substep;
     /// also refreshes the largest particle speed.
     pub fn check(&mut self) -> Result<()> {
-        let s: Vec<u32> = bytemuck::pod_collect_to_vec(&self.ctx.read_bytes(&self.status, 0, 16)?);
+        let s: Vec<u32> =
+            bytemuck::pod_collect_to_vec(&self.ctx.read_bytes(&self.status, 0, 16)?);
         self.max_speed = f32::from_bits(s[2]);
-        self.ctx.queue.write_buffer(&self.status, 8, bytemuck::cast_slice(&[0u32]));
+        self.ctx
+            .queue
+            .write_buffer(&self.status, 8, bytemuck::cast_slice(&[0u32]));
         if s[0] != u32::MAX {
-            self.ctx.queue.write_buffer(&self.status, 0, bytemuck::cast_slice(&[u32::MAX, u32::MAX]));
-            let kind = if s[0] % 4 == 1 { "position, velocity or F became NaN/inf" } else { "left the simulation grid" };
-            return Err(SolverError::BlowUp { step: s[0] / 4, particle: s[1], what: kind }.into());
+            self.ctx.queue.write_buffer(
+                &self.status,
+                0,
+                bytemuck::cast_slice(&[u32::MAX, u32::MAX]),
+            );
+            let kind = if s[0] % 4 == 1 {
+                "position, velocity or F became NaN/inf"
+            } else {
+                "left the simulation grid"
+            };
+            return Err(SolverError::BlowUp {
+                step: s[0] / 4,
+                particle: s[1],
+                what: kind,
+            }
+            .into());
         }
         Ok(())
     }
@@ -440,20 +550,33 @@ impl Solver {
     /// Overwrites the particle state (e.g. with a state from the CPU reference).
     pub fn set_state(&mut self, state: &[GpuParticle]) -> Result<()> {
         if state.len() != self.n as usize {
-            return Err(SolverError::Length { field: "state", expected: self.n as usize, got: state.len() }.into());
+            return Err(SolverError::Length {
+                field: "state",
+                expected: self.n as usize,
+                got: state.len(),
+            }
+            .into());
         }
-        self.ctx.queue.write_buffer(&self.particles[self.cur], 0, bytemuck::cast_slice(state));
+        self.ctx
+            .queue
+            .write_buffer(&self.particles[self.cur], 0, bytemuck::cast_slice(state));
         Ok(())
     }
 
     /// A GPU copy of the particle state and clock.
     pub fn snapshot(&self) -> Snapshot {
         let src = &self.particles[self.cur];
-        let buffer = self.ctx.storage("snapshot", src.size(), wgpu::BufferUsages::empty());
+        let buffer = self
+            .ctx
+            .storage("snapshot", src.size(), wgpu::BufferUsages::empty());
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         enc.copy_buffer_to_buffer(src, 0, &buffer, 0, src.size());
         self.ctx.queue.submit([enc.finish()]);
-        Snapshot { buffer, time: self.time, step: self.step }
+        Snapshot {
+            buffer,
+            time: self.time,
+            step: self.step,
+        }
     }
 
     /// Puts back a state taken by [`Self::snapshot`].
@@ -472,7 +595,11 @@ impl Solver {
         let active: Vec<u32> = self.ctx.read(&self.active)?;
         let count = active[0] as usize;
         let blocks = active[3..3 + count].to_vec();
-        Ok((blocks, self.ctx.read(&self.grid)?, self.ctx.read(&self.grid_v)?))
+        Ok((
+            blocks,
+            self.ctx.read(&self.grid)?,
+            self.ctx.read(&self.grid_v)?,
+        ))
     }
 
     /// The P2G records of the last substep (cell-sorted), for tests of the stress stage.

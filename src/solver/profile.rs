@@ -15,8 +15,15 @@ pub struct Profiler {
 
 impl Profiler {
     pub fn new(ctx: &GpuContext, batch: usize) -> Result<Self> {
-        if !ctx.device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
-            bail!("adapter {} has no timestamp queries: profiling is not available", ctx.describe());
+        if !ctx
+            .device
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+        {
+            bail!(
+                "adapter {} has no timestamp queries: profiling is not available",
+                ctx.describe()
+            );
         }
         let count = (batch * STAGES.len() * 2) as u32;
         let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
@@ -30,7 +37,12 @@ impl Profiler {
             usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        Ok(Profiler { queries, resolve, period_ns: ctx.queue.get_timestamp_period() as f64, totals: [0.0; STAGES.len()] })
+        Ok(Profiler {
+            queries,
+            resolve,
+            period_ns: ctx.queue.get_timestamp_period() as f64,
+            totals: [0.0; STAGES.len()],
+        })
     }
 
     /// Timestamp slots of `stage` in substep `k` of the batch.
@@ -44,12 +56,19 @@ impl Profiler {
     }
 
     pub fn resolve(&self, enc: &mut wgpu::CommandEncoder, batch: usize) {
-        enc.resolve_query_set(&self.queries, 0..(batch * STAGES.len() * 2) as u32, &self.resolve, 0);
+        enc.resolve_query_set(
+            &self.queries,
+            0..(batch * STAGES.len() * 2) as u32,
+            &self.resolve,
+            0,
+        );
     }
 
     /// Reads the batch's timestamps back and adds them up.
     pub fn collect(&mut self, ctx: &GpuContext, batch: usize) {
-        let Ok(bytes) = ctx.read_bytes(&self.resolve, 0, (batch * STAGES.len() * 16) as u64) else { return };
+        let Ok(bytes) = ctx.read_bytes(&self.resolve, 0, (batch * STAGES.len() * 16) as u64) else {
+            return;
+        };
         let t: Vec<u64> = bytemuck::pod_collect_to_vec(&bytes);
         for k in 0..batch {
             for s in 0..STAGES.len() {

@@ -65,8 +65,12 @@ pub fn rotation(f: &M3) -> M3 {
 pub fn kirchhoff(f: &M3, mu: f64, lambda: f64, model: Material) -> M3 {
     let j = f.determinant();
     match model {
-        Material::FixedCorotated => 2.0 * mu * (f - rotation(f)) * f.transpose() + M3::identity() * (lambda * j * (j - 1.0)),
-        Material::NeoHookean => mu * (f * f.transpose() - M3::identity()) + M3::identity() * (lambda * j.max(1e-6).ln()),
+        Material::FixedCorotated => {
+            2.0 * mu * (f - rotation(f)) * f.transpose() + M3::identity() * (lambda * j * (j - 1.0))
+        }
+        Material::NeoHookean => {
+            mu * (f * f.transpose() - M3::identity()) + M3::identity() * (lambda * j.max(1e-6).ln())
+        }
     }
 }
 
@@ -90,11 +94,24 @@ fn stencil() -> impl Iterator<Item = [i32; 3]> {
 
 impl Reference {
     pub fn new(cfg: SolverConfig, set: &ParticleSet) -> Result<Self, SolverError> {
-        validate::check(&cfg, set, &wgpu::Limits { max_storage_buffer_binding_size: u32::MAX as u64, max_buffer_size: u64::MAX, ..Default::default() })?;
+        validate::check(
+            &cfg,
+            set,
+            &wgpu::Limits {
+                max_storage_buffer_binding_size: u32::MAX as u64,
+                max_buffer_size: u64::MAX,
+                ..Default::default()
+            },
+        )?;
         let v3 = |v: glam::Vec3| V3::new(v.x as f64, v.y as f64, v.z as f64);
         Ok(Reference {
             particles: (0..set.len())
-                .map(|i| RefParticle { x: v3(set.position[i]), v: v3(set.velocity[i]), c: M3::zeros(), f: M3::identity() })
+                .map(|i| RefParticle {
+                    x: v3(set.position[i]),
+                    v: v3(set.velocity[i]),
+                    c: M3::zeros(),
+                    f: M3::identity(),
+                })
                 .collect(),
             young: set.young.iter().map(|&e| e as f64).collect(),
             poisson: set.poisson.iter().map(|&e| e as f64).collect(),
@@ -130,14 +147,21 @@ impl Reference {
             for o in stencil() {
                 let w = bspline(fx.x, o[0]) * bspline(fx.y, o[1]) * bspline(fx.z, o[2]);
                 let dpos = (V3::new(o[0] as f64, o[1] as f64, o[2] as f64) - fx) * dx;
-                let node = self.grid.entry([base[0] + o[0], base[1] + o[1], base[2] + o[2]]).or_default();
+                let node = self
+                    .grid
+                    .entry([base[0] + o[0], base[1] + o[1], base[2] + o[2]])
+                    .or_default();
                 node.m += w * m;
                 node.m_anchor += if self.anchored[p] { w * m } else { 0.0 };
                 node.mv += (pt.v * m + a * dpos) * w;
             }
         }
         // grid update
-        let g = V3::new(cfg.gravity.x as f64, cfg.gravity.y as f64, cfg.gravity.z as f64);
+        let g = V3::new(
+            cfg.gravity.x as f64,
+            cfg.gravity.y as f64,
+            cfg.gravity.z as f64,
+        );
         let lo = cfg.wall_cells as i32;
         let hi = res as i32 - cfg.wall_cells as i32;
         for (idx, node) in self.grid.iter_mut() {
@@ -148,7 +172,7 @@ impl Reference {
             if cfg.damping > 0.0 {
                 v *= (-(cfg.damping as f64) * dt).exp();
             }
-            if node.m_anchor > 0.5 * node.m {
+            if node.m_anchor > 0.0 {
                 v = V3::zeros();
             }
             for a in 0..3 {
@@ -179,7 +203,11 @@ impl Reference {
         }
         // G2P
         let t = self.time as f32;
-        let poke = self.pokes.iter().find(|k| k.start <= t && t < k.start + k.duration).copied();
+        let poke = self
+            .pokes
+            .iter()
+            .find(|k| k.start <= t && t < k.start + k.duration)
+            .copied();
         for p in 0..self.particles.len() {
             let pt = &mut self.particles[p];
             if self.anchored[p] {
@@ -215,12 +243,24 @@ impl Reference {
                 v += a * dt;
             }
             pt.v = v;
-            let finite = pt.x.iter().chain(pt.v.iter()).chain(pt.f.iter()).all(|e| e.is_finite());
+            let finite =
+                pt.x.iter()
+                    .chain(pt.v.iter())
+                    .chain(pt.f.iter())
+                    .all(|e| e.is_finite());
             let xn = pt.x * inv_dx;
             let inside = xn.iter().all(|&e| e >= 0.5 && e < res as f64 - 1.5);
             if !finite || !inside {
-                let what = if finite { "left the simulation grid" } else { "position, velocity or F became NaN/inf" };
-                return Err(SolverError::BlowUp { step: self.step as u32, particle: p as u32, what });
+                let what = if finite {
+                    "left the simulation grid"
+                } else {
+                    "position, velocity or F became NaN/inf"
+                };
+                return Err(SolverError::BlowUp {
+                    step: self.step as u32,
+                    particle: p as u32,
+                    what,
+                });
             }
         }
         self.time += dt;
@@ -230,11 +270,18 @@ impl Reference {
 
     /// Positions as f32 vectors, for comparison with the GPU.
     pub fn positions(&self) -> Vec<glam::Vec3> {
-        self.particles.iter().map(|p| glam::Vec3::new(p.x.x as f32, p.x.y as f32, p.x.z as f32)).collect()
+        self.particles
+            .iter()
+            .map(|p| glam::Vec3::new(p.x.x as f32, p.x.y as f32, p.x.z as f32))
+            .collect()
     }
 
     /// Total linear momentum.
     pub fn momentum(&self) -> V3 {
-        self.particles.iter().zip(&self.mass).map(|(p, m)| p.v * *m).sum()
+        self.particles
+            .iter()
+            .zip(&self.mass)
+            .map(|(p, m)| p.v * *m)
+            .sum()
     }
 }

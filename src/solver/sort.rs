@@ -1,7 +1,10 @@
 //! `shaders/sort.wgsl`: bin, scan_rows, scan_global, scan_cells, scatter, unbin.
 
 use super::stage::Stage;
-use crate::gpu::{Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U}, GpuContext};
+use crate::gpu::{
+    Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U},
+    GpuContext,
+};
 use anyhow::Result;
 
 /// `shaders/sort.wgsl`: bin, scan_rows, scan_global, scan_cells, scatter, unbin.
@@ -10,15 +13,35 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         ctx,
         "sort",
         include_str!("../../shaders/sort.wgsl"),
-        &["bin", "scan_rows", "scan_global", "scan_cells", "scatter", "unbin"],
+        &[
+            "bin",
+            "scan_rows",
+            "scan_global",
+            "scan_cells",
+            "scatter",
+            "unbin",
+        ],
         &[U, R, W, W, W, W, W, W, W],
     )
 }
 
 /// Bin the particles into cells and list the active node blocks (entries 0..=4 of `build`).
-pub fn dispatch_bin(pass: &mut wgpu::ComputePass, stage: &Stage, bg: &wgpu::BindGroup, offset: u32, n: u32, n_rows: u32) {
+pub fn dispatch_bin(
+    pass: &mut wgpu::ComputePass,
+    stage: &Stage,
+    bg: &wgpu::BindGroup,
+    offset: u32,
+    n: u32,
+    n_rows: u32,
+) {
     pass.set_bind_group(0, bg, &[offset]);
-    let groups = [n.div_ceil(64), n_rows.div_ceil(64), 1, n_rows.div_ceil(64), n.div_ceil(64)];
+    let groups = [
+        n.div_ceil(64),
+        n_rows.div_ceil(64),
+        1,
+        n_rows.div_ceil(64),
+        n.div_ceil(64),
+    ];
     for (pipeline, g) in stage.pipelines[..5].iter().zip(groups) {
         pass.set_pipeline(pipeline);
         pass.dispatch_workgroups(g, 1, 1);
@@ -26,7 +49,13 @@ pub fn dispatch_bin(pass: &mut wgpu::ComputePass, stage: &Stage, bg: &wgpu::Bind
 }
 
 /// Empty the cell counts used this substep (entry `unbin`).
-pub fn dispatch_unbin(pass: &mut wgpu::ComputePass, stage: &Stage, bg: &wgpu::BindGroup, offset: u32, n: u32) {
+pub fn dispatch_unbin(
+    pass: &mut wgpu::ComputePass,
+    stage: &Stage,
+    bg: &wgpu::BindGroup,
+    offset: u32,
+    n: u32,
+) {
     pass.set_bind_group(0, bg, &[offset]);
     pass.set_pipeline(&stage.pipelines[5]);
     pass.dispatch_workgroups(n.div_ceil(64), 1, 1);

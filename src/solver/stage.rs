@@ -13,7 +13,13 @@ pub struct Stage {
 }
 
 impl Stage {
-    pub fn new(ctx: &GpuContext, name: &str, source: &str, entries: &[&str], bindings: &[Binding]) -> Result<Self> {
+    pub fn new(
+        ctx: &GpuContext,
+        name: &str,
+        source: &str,
+        entries: &[&str],
+        bindings: &[Binding],
+    ) -> Result<Self> {
         let layout = compute_layout(&ctx.device, name, bindings);
         let full = format!("{COMMON}\n{source}");
         let pipelines = entries
@@ -24,9 +30,20 @@ impl Stage {
     }
 
     /// A bind group with the per-substep parameter window at binding 0 and `buffers` after it.
-    pub fn bind(&self, ctx: &GpuContext, params: &wgpu::Buffer, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
+    pub fn bind(
+        &self,
+        ctx: &GpuContext,
+        params: &wgpu::Buffer,
+        buffers: &[&wgpu::Buffer],
+    ) -> wgpu::BindGroup {
         let mut all = vec![params];
         all.extend_from_slice(buffers);
-        bind_buffers(&ctx.device, "mpm", &self.layout, &all, Some(std::mem::size_of::<super::layout::GpuParams>() as u64))
+        bind_buffers(
+            &ctx.device,
+            "mpm",
+            &self.layout,
+            &all,
+            Some(std::mem::size_of::<super::layout::GpuParams>() as u64),
+        )
     }
 }

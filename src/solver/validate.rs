@@ -10,53 +10,119 @@ pub enum SolverError {
     #[error("the particle set is empty: nothing to simulate")]
     NoParticles,
     #[error("particle field `{field}` has {got} entries, expected {expected}")]
-    Length { field: &'static str, expected: usize, got: usize },
+    Length {
+        field: &'static str,
+        expected: usize,
+        got: usize,
+    },
     #[error("particle {index}: {field} = {value} is invalid: {why}")]
-    Particle { index: usize, field: &'static str, value: String, why: &'static str },
+    Particle {
+        index: usize,
+        field: &'static str,
+        value: String,
+        why: &'static str,
+    },
     #[error("particle index {index} is out of range (there are {count} particles)")]
     ParticleIndex { index: u32, count: u32 },
     #[error("solver setting `{field}` = {value} is invalid: {why}")]
-    Config { field: &'static str, value: String, why: String },
+    Config {
+        field: &'static str,
+        value: String,
+        why: String,
+    },
     #[error("simulation blew up at substep {step}: particle {particle} {what}")]
-    BlowUp { step: u32, particle: u32, what: &'static str },
+    BlowUp {
+        step: u32,
+        particle: u32,
+        what: &'static str,
+    },
 }
 
-fn bad(index: usize, field: &'static str, value: impl std::fmt::Debug, why: &'static str) -> SolverError {
-    SolverError::Particle { index, field, value: format!("{value:?}"), why }
+fn bad(
+    index: usize,
+    field: &'static str,
+    value: impl std::fmt::Debug,
+    why: &'static str,
+) -> SolverError {
+    SolverError::Particle {
+        index,
+        field,
+        value: format!("{value:?}"),
+        why,
+    }
 }
 
-fn cfg_err(field: &'static str, value: impl std::fmt::Debug, why: impl Into<String>) -> SolverError {
-    SolverError::Config { field, value: format!("{value:?}"), why: why.into() }
+fn cfg_err(
+    field: &'static str,
+    value: impl std::fmt::Debug,
+    why: impl Into<String>,
+) -> SolverError {
+    SolverError::Config {
+        field,
+        value: format!("{value:?}"),
+        why: why.into(),
+    }
 }
 
 pub fn check_young(i: usize, e: f32) -> Result<(), SolverError> {
     if !(e.is_finite() && e > 0.0) {
-        return Err(bad(i, "young", e, "Young's modulus must be finite and > 0 Pa"));
+        return Err(bad(
+            i,
+            "young",
+            e,
+            "Young's modulus must be finite and > 0 Pa",
+        ));
     }
     Ok(())
 }
 
 /// Checks the configuration against the device limits and every particle.
-pub fn check(cfg: &SolverConfig, set: &ParticleSet, limits: &wgpu::Limits) -> Result<(), SolverError> {
+pub fn check(
+    cfg: &SolverConfig,
+    set: &ParticleSet,
+    limits: &wgpu::Limits,
+) -> Result<(), SolverError> {
     let res = cfg.grid_res;
     if !(8..=512).contains(&res) || res % 4 != 0 {
-        return Err(cfg_err("grid_res", res, "must be a multiple of 4 between 8 and 512"));
+        return Err(cfg_err(
+            "grid_res",
+            res,
+            "must be a multiple of 4 between 8 and 512",
+        ));
     }
     let grid_bytes = (res as u64).pow(3) * super::layout::GRID_MOMENTUM_BYTES;
-    if grid_bytes > limits.max_storage_buffer_binding_size as u64 || grid_bytes > limits.max_buffer_size {
-        return Err(cfg_err("grid_res", res, format!("the grid needs {grid_bytes} bytes, more than this adapter allows")));
+    if grid_bytes > limits.max_storage_buffer_binding_size as u64
+        || grid_bytes > limits.max_buffer_size
+    {
+        return Err(cfg_err(
+            "grid_res",
+            res,
+            format!("the grid needs {grid_bytes} bytes, more than this adapter allows"),
+        ));
     }
     if !(cfg.frame_dt.is_finite() && cfg.frame_dt > 0.0) {
-        return Err(cfg_err("frame_dt", cfg.frame_dt, "must be finite and > 0 s"));
+        return Err(cfg_err(
+            "frame_dt",
+            cfg.frame_dt,
+            "must be finite and > 0 s",
+        ));
     }
     if !(cfg.damping.is_finite() && cfg.damping >= 0.0) {
-        return Err(cfg_err("damping", cfg.damping, "must be finite and >= 0 per second"));
+        return Err(cfg_err(
+            "damping",
+            cfg.damping,
+            "must be finite and >= 0 per second",
+        ));
     }
     if !cfg.gravity.is_finite() {
         return Err(cfg_err("gravity", cfg.gravity, "must be finite"));
     }
     if cfg.wall != Wall::None && (cfg.wall_cells == 0 || cfg.wall_cells * 2 >= res) {
-        return Err(cfg_err("wall_cells", cfg.wall_cells, "must be >= 1 and leave room inside the grid"));
+        return Err(cfg_err(
+            "wall_cells",
+            cfg.wall_cells,
+            "must be >= 1 and leave room inside the grid",
+        ));
     }
     if let Some(g) = cfg.ground {
         if !g.height.is_finite() {
@@ -64,11 +130,15 @@ pub fn check(cfg: &SolverConfig, set: &ParticleSet, limits: &wgpu::Limits) -> Re
         }
     }
     match cfg.time_step {
-        TimeStep::Fixed(dt) if !(dt.is_finite() && dt > 0.0) => return Err(cfg_err("dt", dt, "must be finite and > 0 s")),
+        TimeStep::Fixed(dt) if !(dt.is_finite() && dt > 0.0) => {
+            return Err(cfg_err("dt", dt, "must be finite and > 0 s"))
+        }
         TimeStep::Adaptive { cfl, .. } if !(cfl > 0.0 && cfl <= 1.0) => {
             return Err(cfg_err("cfl", cfl, "must be in (0, 1]"))
         }
-        TimeStep::Adaptive { max_substeps: 0, .. } => return Err(cfg_err("max_substeps", 0, "must be >= 1")),
+        TimeStep::Adaptive {
+            max_substeps: 0, ..
+        } => return Err(cfg_err("max_substeps", 0, "must be >= 1")),
         _ => {}
     }
     let n = set.position.len();
@@ -76,7 +146,11 @@ pub fn check(cfg: &SolverConfig, set: &ParticleSet, limits: &wgpu::Limits) -> Re
         return Err(SolverError::NoParticles);
     }
     if n as u64 * 128 > limits.max_storage_buffer_binding_size as u64 {
-        return Err(cfg_err("particle count", n, "more particles than one storage buffer of this adapter holds"));
+        return Err(cfg_err(
+            "particle count",
+            n,
+            "more particles than one storage buffer of this adapter holds",
+        ));
     }
     for (field, len) in [
         ("velocity", set.velocity.len()),
@@ -87,7 +161,11 @@ pub fn check(cfg: &SolverConfig, set: &ParticleSet, limits: &wgpu::Limits) -> Re
         ("anchored", set.anchored.len()),
     ] {
         if len != n {
-            return Err(SolverError::Length { field, expected: n, got: len });
+            return Err(SolverError::Length {
+                field,
+                expected: n,
+                got: len,
+            });
         }
     }
     let (lo, hi) = (0.5 / res as f32, (res as f32 - 1.5) / res as f32);
@@ -108,27 +186,45 @@ pub fn check(cfg: &SolverConfig, set: &ParticleSet, limits: &wgpu::Limits) -> Re
             return Err(bad(i, "velocity", set.velocity[i], "must be finite"));
         }
         if !(set.volume[i].is_finite() && set.volume[i] > 0.0) {
-            return Err(bad(i, "volume", set.volume[i], "must be finite and > 0 m^3"));
+            return Err(bad(
+                i,
+                "volume",
+                set.volume[i],
+                "must be finite and > 0 m^3",
+            ));
         }
         if !(set.density[i].is_finite() && set.density[i] > 0.0) {
-            return Err(bad(i, "density", set.density[i], "must be finite and > 0 kg/m^3"));
+            return Err(bad(
+                i,
+                "density",
+                set.density[i],
+                "must be finite and > 0 kg/m^3",
+            ));
         }
         check_young(i, set.young[i])?;
         let nu = set.poisson[i];
         if !(nu.is_finite() && nu > -1.0 && nu < 0.5) {
-            return Err(bad(i, "poisson", nu, "Poisson's ratio must be in (-1, 0.5)"));
+            return Err(bad(
+                i,
+                "poisson",
+                nu,
+                "Poisson's ratio must be in (-1, 0.5)",
+            ));
         }
     }
     Ok(())
 }
 
-/// Largest P-wave speed sqrt((lambda + 2 mu) / rho) over the particles (m/s).
-pub fn max_wave_speed(young: &[f32], poisson: &[f32], density: &[f32]) -> f32 {
+/// Largest P-wave speed sqrt((lambda + 2 mu) / rho) over the particles that move (anchored
+/// ones never do, so their stiffness does not limit the substep) (m/s).
+pub fn max_wave_speed(young: &[f32], poisson: &[f32], density: &[f32], anchored: &[bool]) -> f32 {
     young
         .iter()
         .zip(poisson)
         .zip(density)
-        .map(|((&e, &nu), &rho)| {
+        .zip(anchored)
+        .filter(|(_, &a)| !a)
+        .map(|(((&e, &nu), &rho), _)| {
             let (mu, lambda) = lame(e as f64, nu as f64);
             ((lambda + 2.0 * mu) / rho as f64).sqrt() as f32
         })

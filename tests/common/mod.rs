@@ -13,7 +13,10 @@ pub fn gpu() -> GpuContext {
 
 /// A fresh seed each run, printed so that a failure can be replayed with PHYSDREAMER_SEED.
 pub fn rng(test: &str) -> rand::rngs::StdRng {
-    let seed = std::env::var("PHYSDREAMER_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random::<u64>);
+    let seed = std::env::var("PHYSDREAMER_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random::<u64>);
     eprintln!("{test}: seed {seed} (replay with PHYSDREAMER_SEED={seed})");
     rand::rngs::StdRng::seed_from_u64(seed)
 }
@@ -28,18 +31,35 @@ pub fn m3(m: Mat3) -> M3 {
 
 pub fn to_glam(m: &M3) -> Mat3 {
     Mat3::from_cols_array(&[
-        m[(0, 0)] as f32, m[(1, 0)] as f32, m[(2, 0)] as f32,
-        m[(0, 1)] as f32, m[(1, 1)] as f32, m[(2, 1)] as f32,
-        m[(0, 2)] as f32, m[(1, 2)] as f32, m[(2, 2)] as f32,
+        m[(0, 0)] as f32,
+        m[(1, 0)] as f32,
+        m[(2, 0)] as f32,
+        m[(0, 1)] as f32,
+        m[(1, 1)] as f32,
+        m[(2, 1)] as f32,
+        m[(0, 2)] as f32,
+        m[(1, 2)] as f32,
+        m[(2, 2)] as f32,
     ])
 }
 
 /// A jittered block of particles at spacing `s` from `min`, with random material:
 /// E log-uniform in [e_lo, e_hi], nu uniform in [0.2, 0.4], density 1000.
-pub fn random_block(rng: &mut impl Rng, min: Vec3, n: [u32; 3], s: f32, e_lo: f32, e_hi: f32) -> ParticleSet {
+pub fn random_block(
+    rng: &mut impl Rng,
+    min: Vec3,
+    n: [u32; 3],
+    s: f32,
+    e_lo: f32,
+    e_hi: f32,
+) -> ParticleSet {
     let mut set = ParticleSet::block(min, n, s, 1000.0, 1.0, 0.3);
     for i in 0..set.len() {
-        set.position[i] += Vec3::new(rng.random_range(-0.2..0.2), rng.random_range(-0.2..0.2), rng.random_range(-0.2..0.2)) * s;
+        set.position[i] += Vec3::new(
+            rng.random_range(-0.2..0.2),
+            rng.random_range(-0.2..0.2),
+            rng.random_range(-0.2..0.2),
+        ) * s;
         set.young[i] = (rng.random_range(e_lo.ln()..e_hi.ln())).exp();
         set.poisson[i] = rng.random_range(0.2..0.4);
     }
@@ -48,9 +68,15 @@ pub fn random_block(rng: &mut impl Rng, min: Vec3, n: [u32; 3], s: f32, e_lo: f3
 
 /// A random matrix near the identity: I + amp * uniform(-1, 1) entries.
 pub fn random_near_identity(rng: &mut impl Rng, amp: f32) -> Mat3 {
-    Mat3::IDENTITY + Mat3::from_cols_array(&std::array::from_fn::<f32, 9, _>(|_| rng.random_range(-amp..amp)))
+    Mat3::IDENTITY
+        + Mat3::from_cols_array(&std::array::from_fn::<f32, 9, _>(|_| {
+            rng.random_range(-amp..amp)
+        }))
 }
 
 pub fn max_abs_diff(a: &[Vec3], b: &[Vec3]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (*x - *y).abs().max_element()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x - *y).abs().max_element())
+        .fold(0.0, f32::max)
 }
