@@ -89,9 +89,9 @@ fn bad_inputs_are_named() {
             &["young", "entries"],
         ),
         (
-            "grid not a multiple of 4",
-            Box::new(|_, c| c.grid_res = 30),
-            &["grid_res", "30"],
+            "grid not a multiple of 8",
+            Box::new(|_, c| c.grid_res = 60),
+            &["grid_res", "60"],
         ),
         (
             "dt = 0",

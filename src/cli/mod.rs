@@ -1,4 +1,5 @@
-//! The command line: `simulate`, `bench`.
+//! The command line: `simulate`, `inspect`, `bench`. Without a command: `simulate` on the
+//! default scene.
 
 pub mod bench;
 pub mod simulate;
@@ -19,7 +20,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub adapter: Option<String>,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -29,6 +30,11 @@ pub enum Command {
     /// Run a scene (for now the built-in jelly on a pedestal, poked) and write per-frame
     /// particle positions as PLY point clouds.
     Simulate(simulate::SimulateArgs),
+    /// Load a scene file and report counts, bounds, SH degree, particle spacing and volumes.
+    Inspect {
+        /// Scene file (TOML).
+        scene: std::path::PathBuf,
+    },
 }
 
 /// The GPU context the flags or environment ask for.
@@ -44,7 +50,19 @@ pub fn context(adapter: &Option<String>) -> Result<GpuContext> {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Bench(a) => bench::run(&context(&cli.adapter)?, a),
-        Command::Simulate(a) => simulate::run(&context(&cli.adapter)?, a),
+        Some(Command::Bench(a)) => bench::run(&context(&cli.adapter)?, a),
+        Some(Command::Simulate(a)) => simulate::run(&context(&cli.adapter)?, a),
+        Some(Command::Inspect { scene }) => {
+            print!("{}", crate::scene::inspect(&scene)?);
+            Ok(())
+        }
+        None => simulate::run(
+            &context(&cli.adapter)?,
+            simulate::SimulateArgs {
+                seconds: 2.0,
+                out: "out/simulate".into(),
+                ..Default::default()
+            },
+        ),
     }
 }

@@ -184,7 +184,7 @@ pub struct GroundSpec {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SolverSection {
-    /// Grid nodes per axis: a multiple of 4 in 8..=256 (default 64).
+    /// Grid nodes per axis: a multiple of 8 in 16..=512 (default 64).
     pub grid_res: Option<u32>,
     /// m/s^2 (default [0, -9.8, 0]).
     pub gravity: Option<[f32; 3]>,

@@ -33,8 +33,8 @@ pub(super) fn solver_config(f: &SceneFile) -> Result<(SolverConfig, [f32; 3])> {
     let s = &f.solver;
     let mut c = SolverConfig::default();
     if let Some(g) = s.grid_res {
-        if !(8..=256).contains(&g) || g % 4 != 0 {
-            bail!("solver.grid_res = {g} must be a multiple of 4 between 8 and 256");
+        if !(16..=512).contains(&g) || g % 8 != 0 {
+            bail!("solver.grid_res = {g} must be a multiple of 8 between 16 and 512");
         }
         c.grid_res = g;
     }

@@ -83,11 +83,11 @@ pub fn check(
     limits: &wgpu::Limits,
 ) -> Result<(), SolverError> {
     let res = cfg.grid_res;
-    if !(8..=512).contains(&res) || res % 4 != 0 {
+    if !(16..=512).contains(&res) || res % 8 != 0 {
         return Err(cfg_err(
             "grid_res",
             res,
-            "must be a multiple of 4 between 8 and 512",
+            "must be a multiple of 8 between 16 and 512",
         ));
     }
     let grid_bytes = (res as u64).pow(3) * super::layout::GRID_MOMENTUM_BYTES;
