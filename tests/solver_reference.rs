@@ -1,11 +1,11 @@
 //! The GPU solver against the CPU f64 reference over hundreds of substeps, with a
-//! heterogeneous E field, both elastic models, anchors, walls, the ground and a poke.
+//! heterogeneous E field, both elastic models, anchors, walls, the ground, a poke and a drag.
 
 mod common;
 use common::*;
 use glam::Vec3;
 use physdreamer::solver::reference::Reference;
-use physdreamer::solver::{Ground, Material, Poke, Solver, SolverConfig, TimeStep, Wall};
+use physdreamer::solver::{Drag, Ground, Material, Poke, Solver, SolverConfig, TimeStep, Wall};
 use rand::Rng;
 
 fn compare(material: Material, name: &str) {
@@ -51,10 +51,20 @@ fn compare(material: Material, name: &str) {
         start: 0.03,
         duration: 0.02,
     };
+    // a spring drag on every 13th particle towards a point beside the block
+    let grab = centre + Vec3::new(0.0, 0.05, 0.0);
+    let drag = Drag { target: grab + Vec3::new(0.04, 0.02, -0.03), stiffness: 300.0, damping: 1.0 };
+    let dragged: Vec<u32> = (0..set.len() as u32).filter(|i| i % 13 == 0 && !set.anchored[*i as usize]).collect();
     let mut g = Solver::new(&ctx, cfg.clone(), &set).unwrap();
     g.add_poke(poke);
+    g.set_drag_selection(&dragged, grab).unwrap();
+    g.set_drag(Some(drag));
     let mut c = Reference::new(cfg, &set).unwrap();
     c.pokes.push(poke);
+    c.drag = Some(drag);
+    for &i in &dragged {
+        c.drag_offset[i as usize] = Some(v3(set.position[i as usize] - grab));
+    }
     let steps = 400;
     g.substeps(steps, 3e-4).unwrap();
     for _ in 0..steps {
