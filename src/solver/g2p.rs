@@ -17,16 +17,3 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         &[U, R, W, R, R, W],
     )
 }
-
-/// One invocation per particle.
-pub fn dispatch(
-    pass: &mut wgpu::ComputePass,
-    stage: &Stage,
-    bg: &wgpu::BindGroup,
-    offset: u32,
-    n: u32,
-) {
-    pass.set_bind_group(0, bg, &[offset]);
-    pass.set_pipeline(&stage.pipelines[0]);
-    pass.dispatch_workgroups(n.div_ceil(64), 1, 1);
-}

@@ -17,16 +17,3 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         &[U, R, R, W],
     )
 }
-
-/// One workgroup per active node block, the count read from `active` (set by the sort stage).
-pub fn dispatch(
-    pass: &mut wgpu::ComputePass,
-    stage: &Stage,
-    bg: &wgpu::BindGroup,
-    offset: u32,
-    active: &wgpu::Buffer,
-) {
-    pass.set_bind_group(0, bg, &[offset]);
-    pass.set_pipeline(&stage.pipelines[0]);
-    pass.dispatch_workgroups_indirect(active, 0);
-}

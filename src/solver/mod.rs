@@ -1,6 +1,6 @@
 //! The deterministic WGSL MPM solver (MLS-MPM / APIC, quadratic B-splines).
 //!
-//! One substep is nine dispatches, each a stage with its own module and WGSL file:
+//! One substep is ten dispatches in five stages, each a module with a WGSL file of its name:
 //! `sort` (bin particles into cells, prefix sums, active node blocks), `stress` (Kirchhoff
 //! stress and the P2G record in cell-sorted order), `p2g` (per-node gather), `sort::unbin`,
 //! `grid_update` (forces, anchors, walls, ground) and `g2p` (transfer back, F and x update,
@@ -497,11 +497,11 @@ impl Solver {
                 n,
                 self.cfg.grid_res * self.cfg.grid_res,
             ),
-            1 => stress::dispatch(pass, s_stress, &g.stress[i], off, n),
-            2 => p2g::dispatch(pass, s_p2g, &g.p2g, off, &self.active),
-            3 => sort::dispatch_unbin(pass, s_sort, &g.sort[i], off, n),
-            4 => grid_update::dispatch(pass, s_grid, &g.grid_update, off, &self.active),
-            _ => g2p::dispatch(pass, s_g2p, &g.g2p[i], off, n),
+            1 => s_stress.dispatch_particles(pass, 0, &g.stress[i], off, n),
+            2 => s_p2g.dispatch_blocks(pass, 0, &g.p2g, off, &self.active),
+            3 => s_sort.dispatch_particles(pass, sort::UNBIN, &g.sort[i], off, n),
+            4 => s_grid.dispatch_blocks(pass, 0, &g.grid_update, off, &self.active),
+            _ => s_g2p.dispatch_particles(pass, 0, &g.g2p[i], off, n),
         }
     }
 

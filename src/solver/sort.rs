@@ -25,7 +25,8 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
     )
 }
 
-/// Bin the particles into cells and list the active node blocks (entries 0..=4 of `build`).
+/// Bin the particles into cells and list the active node blocks (entries 0..=4 of `build`:
+/// bin, scan_rows, scan_global, scan_cells, scatter).
 pub fn dispatch_bin(
     pass: &mut wgpu::ComputePass,
     stage: &Stage,
@@ -34,7 +35,6 @@ pub fn dispatch_bin(
     n: u32,
     n_rows: u32,
 ) {
-    pass.set_bind_group(0, bg, &[offset]);
     let groups = [
         n.div_ceil(64),
         n_rows.div_ceil(64),
@@ -42,21 +42,10 @@ pub fn dispatch_bin(
         n_rows.div_ceil(64),
         n.div_ceil(64),
     ];
-    for (pipeline, g) in stage.pipelines[..5].iter().zip(groups) {
-        pass.set_pipeline(pipeline);
-        pass.dispatch_workgroups(g, 1, 1);
+    for (entry, g) in groups.into_iter().enumerate() {
+        stage.dispatch(pass, entry, bg, offset, g);
     }
 }
 
-/// Empty the cell counts used this substep (entry `unbin`).
-pub fn dispatch_unbin(
-    pass: &mut wgpu::ComputePass,
-    stage: &Stage,
-    bg: &wgpu::BindGroup,
-    offset: u32,
-    n: u32,
-) {
-    pass.set_bind_group(0, bg, &[offset]);
-    pass.set_pipeline(&stage.pipelines[5]);
-    pass.dispatch_workgroups(n.div_ceil(64), 1, 1);
-}
+/// Entry `unbin`: empty the cell counts used this substep.
+pub const UNBIN: usize = 5;

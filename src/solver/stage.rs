@@ -46,4 +46,45 @@ impl Stage {
             Some(std::mem::size_of::<super::layout::GpuParams>() as u64),
         )
     }
+
+    /// Entry `entry` with `groups` workgroups.
+    pub fn dispatch(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        entry: usize,
+        bg: &wgpu::BindGroup,
+        offset: u32,
+        groups: u32,
+    ) {
+        pass.set_bind_group(0, bg, &[offset]);
+        pass.set_pipeline(&self.pipelines[entry]);
+        pass.dispatch_workgroups(groups, 1, 1);
+    }
+
+    /// Entry `entry`, one invocation per particle (64-wide workgroups).
+    pub fn dispatch_particles(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        entry: usize,
+        bg: &wgpu::BindGroup,
+        offset: u32,
+        n: u32,
+    ) {
+        self.dispatch(pass, entry, bg, offset, n.div_ceil(64));
+    }
+
+    /// Entry `entry`, one workgroup per active node block; the count is read on the GPU from
+    /// the head of `active` (written by the sort stage).
+    pub fn dispatch_blocks(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        entry: usize,
+        bg: &wgpu::BindGroup,
+        offset: u32,
+        active: &wgpu::Buffer,
+    ) {
+        pass.set_bind_group(0, bg, &[offset]);
+        pass.set_pipeline(&self.pipelines[entry]);
+        pass.dispatch_workgroups_indirect(active, 0);
+    }
 }
