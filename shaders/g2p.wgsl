@@ -5,7 +5,7 @@
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> particles_in: array<Particle>;
 @group(0) @binding(2) var<storage, read_write> particles_out: array<Particle>;
-@group(0) @binding(3) var<storage, read> grid_v: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> grid_v: array<f32>; // xyz per node
 @group(0) @binding(4) var<storage, read> ctl: array<Ctl>;
 @group(0) @binding(5) var<storage, read_write> error: array<atomic<u32>>; // step*4+kind, particle, max speed bits
 
@@ -39,7 +39,8 @@ fn g2p(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var oy = 0; oy < 3; oy++) {
             for (var ox = 0; ox < 3; ox++) {
                 let w = bspline(fx.x, ox) * bspline(fx.y, oy) * bspline(fx.z, oz);
-                let gv = grid_v[grid_index(base + vec3<i32>(ox, oy, oz), params.res)].xyz;
+                let gi = 3u * grid_index(base + vec3<i32>(ox, oy, oz), params.res);
+                let gv = vec3<f32>(grid_v[gi], grid_v[gi + 1u], grid_v[gi + 2u]);
                 let dpos = vec3<f32>(f32(ox), f32(oy), f32(oz)) - fx;
                 v += w * gv;
                 b += w * mat3x3<f32>(gv * dpos.x, gv * dpos.y, gv * dpos.z);

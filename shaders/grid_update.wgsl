@@ -5,7 +5,7 @@
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> active_blocks: array<u32>;
 @group(0) @binding(2) var<storage, read> grid: array<GridMomentum>;
-@group(0) @binding(3) var<storage, read_write> grid_v: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> grid_v: array<f32>; // xyz per node
 
 @compute @workgroup_size(128)
 fn grid_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
@@ -41,5 +41,7 @@ fn grid_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
             }
         }
     }
-    grid_v[i] = vec4<f32>(v, 0.0);
+    grid_v[3u * i] = v.x;
+    grid_v[3u * i + 1u] = v.y;
+    grid_v[3u * i + 2u] = v.z;
 }

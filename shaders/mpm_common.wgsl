@@ -36,11 +36,18 @@ struct Particle {
     f: mat3x3<f32>,      // deformation gradient
 }
 
-// What P2G needs of one particle, written in cell-sorted order by the stress stage.
+// What P2G needs of one particle, written in cell-sorted order by the stress stage: 16 floats
+// (P2G is bound by loading these, so nothing is padded). A = m C - dt V (4 / dx^2) tau is
+// stored column-major across the spare lanes.
 struct P2gRecord {
-    xg_m: vec4<f32>,     // position in grid units, mass
-    mv_ma: vec4<f32>,    // momentum m v, anchored mass (mass if anchored else 0)
-    a: mat3x3<f32>,      // m C - dt V (4 / dx^2) tau
+    xg_m: vec4<f32>,     // position in grid units; mass, negated for anchored particles
+    mv_a: vec4<f32>,     // momentum m v; A[0][0]
+    a1: vec4<f32>,       // A[0][1], A[0][2], A[1][0], A[1][1]
+    a2: vec4<f32>,       // A[1][2], A[2][0], A[2][1], A[2][2]
+}
+
+fn record_affine(r: P2gRecord) -> mat3x3<f32> {
+    return mat3x3<f32>(vec3<f32>(r.mv_a.w, r.a1.xy), vec3<f32>(r.a1.zw, r.a2.x), r.a2.yzw);
 }
 
 // Grid momentum after P2G.

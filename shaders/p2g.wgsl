@@ -34,8 +34,9 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
                 let rec = records[r];
                 let d = rec.xg_m.xyz - nodef;
                 let w = bspline_at(d.x) * bspline_at(d.y) * bspline_at(d.z);
-                acc += w * vec4<f32>(rec.mv_ma.xyz - rec.a * (d * params.dx), rec.xg_m.w);
-                ma += w * rec.mv_ma.w;
+                let m = abs(rec.xg_m.w);
+                acc += w * vec4<f32>(rec.mv_a.xyz - record_affine(rec) * (d * params.dx), m);
+                ma += select(0.0, w * m, rec.xg_m.w < 0.0);
             }
         }
     }

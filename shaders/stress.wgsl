@@ -31,10 +31,12 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     let m = mat.z;
     let tau = kirchhoff(pt.f, lm.x, lm.y, params.material);
     let k = params.dt * mat.w * 4.0 * params.inv_dx * params.inv_dx;
-    var rec: P2gRecord;
-    rec.xg_m = vec4<f32>(xg, m);
     let anchored = (ctl[p].flags & FLAG_ANCHORED) != 0u;
-    rec.mv_ma = vec4<f32>(m * pt.v.xyz, select(0.0, m, anchored));
-    rec.a = m * pt.c - k * tau;
+    let a = m * pt.c - k * tau;
+    var rec: P2gRecord;
+    rec.xg_m = vec4<f32>(xg, select(m, -m, anchored));
+    rec.mv_a = vec4<f32>(m * pt.v.xyz, a[0].x);
+    rec.a1 = vec4<f32>(a[0].yz, a[1].xy);
+    rec.a2 = vec4<f32>(a[1].z, a[2]);
     records[start + rank] = rec;
 }

@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use glam::{Mat3, Quat, Vec3};
 use physdreamer::solver::reference::{Reference, M3};
+use physdreamer::solver::layout::unpack_record;
 use physdreamer::solver::{GpuParticle, Ground, Material, Solver, SolverConfig, TimeStep, Wall};
 use rand::Rng;
 
@@ -86,7 +87,7 @@ fn one_substep(material: Material, seed_name: &str) {
     let records = gpu_solver.debug_records().unwrap();
     let mut worst = 0.0f64;
     for r in &records {
-        let xg = Vec3::new(r[0], r[1], r[2]);
+        let (xg, mass, anchored, _mv, affine) = unpack_record(r);
         let p = state
             .iter()
             .position(|s| (s.position() * res as f32 - xg).length() < 1e-4)
@@ -95,10 +96,11 @@ fn one_substep(material: Material, seed_name: &str) {
         let tau = physdreamer::solver::reference::kirchhoff(&before[p].f, mu, lambda, material);
         let k = dt * cpu.volume[p] * 4.0 * (res * res) as f64;
         let want: M3 = before[p].c * cpu.mass[p] - tau * k;
-        let got = M3::from_fn(|row, col| r[8 + col * 4 + row] as f64);
+        let got = m3(affine);
+        assert_eq!(anchored, set.anchored[p], "anchored flag of particle {p}");
         let scale = want.norm().max(cpu.mass[p] * 5.0);
         worst = worst.max((got - want).norm() / scale);
-        assert!((r[3] as f64 - cpu.mass[p]).abs() <= 1e-6 * cpu.mass[p]);
+        assert!((mass as f64 - cpu.mass[p]).abs() <= 1e-6 * cpu.mass[p]);
     }
     assert!(
         worst < 2e-5,
@@ -218,10 +220,11 @@ fn stress_at_special_deformations() {
         let records = s.debug_records().unwrap();
         let (mu, lambda) = physdreamer::solver::lame(1e5, 0.3);
         for r in &records {
-            let p = ((r[0] / res as f32 - 0.3) / (2.0 * dx)).floor() as usize;
+            let (xg, _, _, _, affine) = unpack_record(r);
+            let p = ((xg.x / res as f32 - 0.3) / (2.0 * dx)).floor() as usize;
             let tau = physdreamer::solver::reference::kirchhoff(&m3(fs[p]), mu, lambda, material);
             let k = 1e-6 * set.volume[p] as f64 * 4.0 * (res * res) as f64;
-            let got = M3::from_fn(|row, col| -r[8 + col * 4 + row] as f64 / k);
+            let got = -m3(affine) / k;
             assert!(
                 got.iter().all(|e| e.is_finite()),
                 "{material:?} F#{p}: non-finite stress"

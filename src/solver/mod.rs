@@ -142,7 +142,7 @@ impl Solver {
         );
         let records = ctx.storage("records", n as u64 * P2G_RECORD_BYTES, none);
         let grid = ctx.storage("grid", nodes * GRID_MOMENTUM_BYTES, none);
-        let grid_v = ctx.storage("grid_v", nodes * 16, none);
+        let grid_v = ctx.storage("grid_v", nodes * 12, none);
         let stages = [
             sort::build(ctx)?,
             stress::build(ctx)?,
@@ -589,9 +589,9 @@ impl Solver {
         self.step = snap.step;
     }
 
-    /// Grid velocities (`vec4` per node, block-major order) of the last substep's active
+    /// Grid velocities (xyz per node, block-major order) of the last substep's active
     /// nodes, and the grid momentum records; for tests of the grid stages.
-    pub fn debug_grid(&self) -> Result<(Vec<u32>, Vec<[f32; 8]>, Vec<[f32; 4]>)> {
+    pub fn debug_grid(&self) -> Result<(Vec<u32>, Vec<[f32; 8]>, Vec<[f32; 3]>)> {
         let active: Vec<u32> = self.ctx.read(&self.active)?;
         let count = active[0] as usize;
         let blocks = active[3..3 + count].to_vec();
@@ -602,9 +602,10 @@ impl Solver {
         ))
     }
 
-    /// The P2G records of the last substep (cell-sorted), for tests of the stress stage.
-    pub fn debug_records(&self) -> Result<Vec<[f32; 20]>> {
-        let mut r: Vec<[f32; 20]> = self.ctx.read(&self.records)?;
+    /// The P2G records of the last substep (cell-sorted; see [`layout::unpack_record`]), for
+    /// tests of the stress stage.
+    pub fn debug_records(&self) -> Result<Vec<[f32; 16]>> {
+        let mut r: Vec<[f32; 16]> = self.ctx.read(&self.records)?;
         r.truncate(self.n as usize);
         Ok(r)
     }
