@@ -8,5 +8,6 @@ pub mod gpu;
 pub mod particles;
 pub mod scene;
 pub mod solver;
+pub mod viewer;
 
 pub use particles::ParticleSet;

@@ -38,22 +38,32 @@ pub struct BenchArgs {
     pub profile: bool,
 }
 
+/// Parses "x,y" into a vector, naming `what` in the error.
+pub fn parse_vec2(what: &str, s: &str) -> Result<glam::Vec2> {
+    let v = parse_floats(what, s, 2)?;
+    Ok(glam::Vec2::new(v[0], v[1]))
+}
+
+/// Parses `n` comma-separated finite numbers, naming `what` in the error.
+fn parse_floats(what: &str, s: &str, n: usize) -> Result<Vec<f32>> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    if parts.len() != n {
+        bail!("{what}: expected {n} comma-separated numbers, got {s:?}");
+    }
+    parts
+        .iter()
+        .map(|p| match p.parse::<f32>() {
+            Ok(v) if v.is_finite() => Ok(v),
+            Ok(_) => bail!("{what}: {p:?} is not finite (in {s:?})"),
+            Err(_) => bail!("{what}: {p:?} is not a number (in {s:?})"),
+        })
+        .collect()
+}
+
 /// Parses "x,y,z" into a vector, naming `what` in the error.
 pub fn parse_vec3(what: &str, s: &str) -> Result<Vec3> {
-    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
-    if parts.len() != 3 {
-        bail!("{what}: expected three comma-separated numbers like 0,-5,0, got {s:?}");
-    }
-    let mut v = [0f32; 3];
-    for (k, p) in parts.iter().enumerate() {
-        v[k] = p
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{what}: {p:?} is not a number (in {s:?})"))?;
-        if !v[k].is_finite() {
-            bail!("{what}: {p:?} is not finite (in {s:?})");
-        }
-    }
-    Ok(Vec3::from_array(v))
+    let v = parse_floats(what, s, 3)?;
+    Ok(Vec3::new(v[0], v[1], v[2]))
 }
 
 pub fn run(ctx: &GpuContext, a: BenchArgs) -> Result<()> {

@@ -2,7 +2,9 @@
 //! default scene.
 
 pub mod bench;
+pub mod prepare;
 pub mod simulate;
+pub mod view;
 
 use crate::gpu::{AdapterChoice, GpuContext};
 use anyhow::Result;
@@ -30,6 +32,14 @@ pub enum Command {
     /// Run a scene (for now the built-in jelly on a pedestal, poked) and write per-frame
     /// particle positions as PLY point clouds.
     Simulate(simulate::SimulateArgs),
+    /// Open the interactive viewer on a scene (default data/default.toml): poke and drag the
+    /// object with the mouse.
+    View(view::ViewArgs),
+    /// Render the conditioning image for an external image-to-video generator (default
+    /// 1024x576, what Stable Video Diffusion wants): the object at rest seen from the camera's
+    /// pose, centred and close — the camera's focal length and principal point are adjusted so
+    /// that the object's projected bounding box fills about 70 % of the frame.
+    Prepare(prepare::PrepareArgs),
     /// Load a scene file and report counts, bounds, SH degree, particle spacing and volumes.
     Inspect {
         /// Scene file (TOML).
@@ -52,6 +62,8 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Bench(a)) => bench::run(&context(&cli.adapter)?, a),
         Some(Command::Simulate(a)) => simulate::run(&context(&cli.adapter)?, a),
+        Some(Command::Prepare(a)) => prepare::run(&context(&cli.adapter)?, a),
+        Some(Command::View(a)) => view::run(a, cli.adapter),
         Some(Command::Inspect { scene }) => {
             print!("{}", crate::scene::inspect(&scene)?);
             Ok(())

@@ -257,6 +257,10 @@ impl Solver {
     pub fn material_buffer(&self) -> &wgpu::Buffer {
         &self.material
     }
+    /// Per-particle control records (drag offset, flag bits: 1 anchored, 2 dragged).
+    pub fn ctl_buffer(&self) -> &wgpu::Buffer {
+        &self.ctl
+    }
 
     /// Starts timing every stage with GPU timestamps (each stage then runs in its own pass,
     /// which itself costs a little); fails where the adapter has no timestamp queries.
@@ -307,30 +311,88 @@ impl Solver {
 
     /// Replaces every particle's Young's modulus (Pa).
     pub fn set_young(&mut self, young: &[f32]) -> Result<()> {
+        let poisson: Vec<f32> = self
+            .ctx
+            .read::<[f32; 4]>(&self.material)?
+            .iter()
+            .map(|m| m[1])
+            .collect();
+        self.set_material(young, &poisson)
+    }
+
+    /// Replaces every particle's Young's modulus (Pa) and Poisson ratio, checked like the
+    /// initial particle set.
+    pub fn set_material(&mut self, young: &[f32], poisson: &[f32]) -> Result<()> {
         let mut mat: Vec<[f32; 4]> = self.ctx.read(&self.material)?;
-        if young.len() != mat.len() {
-            return Err(SolverError::Length {
-                field: "young",
-                expected: mat.len(),
-                got: young.len(),
+        mat.truncate(self.n as usize);
+        for (field, len) in [("young", young.len()), ("poisson", poisson.len())] {
+            if len != mat.len() {
+                return Err(SolverError::Length {
+                    field,
+                    expected: mat.len(),
+                    got: len,
+                }
+                .into());
             }
-            .into());
         }
-        for (i, (&e, m)) in young.iter().zip(mat.iter_mut()).enumerate() {
-            validate::check_young(i, e)?;
-            m[0] = e;
+        for (i, m) in mat.iter_mut().enumerate() {
+            validate::check_young(i, young[i])?;
+            validate::check_poisson(i, poisson[i])?;
+            m[0] = young[i];
+            m[1] = poisson[i];
         }
-        let (p, d): (Vec<f32>, Vec<f32>) = mat.iter().map(|m| (m[1], m[2] / m[3])).unzip();
+        let density: Vec<f32> = mat.iter().map(|m| m[2] / m[3]).collect();
         let anchored: Vec<bool> = self
             .ctl_host
             .iter()
             .map(|c| c.flags & FLAG_ANCHORED != 0)
             .collect();
-        self.max_wave_speed = validate::max_wave_speed(young, &p, &d, &anchored);
+        self.max_wave_speed = validate::max_wave_speed(young, poisson, &density, &anchored);
         self.ctx
             .queue
             .write_buffer(&self.material, 0, bytemuck::cast_slice(&mat));
         Ok(())
+    }
+
+    /// Changes gravity (m/s^2) and the grid damping rate (1/s) from the next substep on.
+    pub fn set_forces(&mut self, gravity: Vec3, damping: f32) -> Result<()> {
+        if !gravity.is_finite() || !(damping.is_finite() && damping >= 0.0) {
+            return Err(SolverError::Config {
+                field: "gravity/damping",
+                value: format!("{gravity:?} / {damping}"),
+                why: "gravity must be finite and damping finite and >= 0".into(),
+            }
+            .into());
+        }
+        self.cfg.gravity = gravity;
+        self.cfg.damping = damping;
+        Ok(())
+    }
+
+    /// Caps the substeps of an adaptive frame (beyond it the substeps grow and the run may
+    /// go unstable; [`Self::step_budget`] slows down instead).
+    pub fn set_max_substeps(&mut self, max: u32) {
+        if let TimeStep::Adaptive { max_substeps, .. } = &mut self.cfg.time_step {
+            *max_substeps = max.max(1);
+        }
+    }
+
+    /// Substeps the CFL bound wants for the next frame (uncapped).
+    fn cfl_substeps(&self, cfl: f32) -> u32 {
+        let frame = self.cfg.frame_dt;
+        let t0 = self.time as f32;
+        let poke: f32 = self
+            .pokes
+            .iter()
+            .filter(|p| p.start < t0 + frame && t0 < p.start + p.duration)
+            .map(|p| p.force.length() * frame.min(p.duration))
+            .sum();
+        let v = self.max_speed + poke + self.cfg.gravity.length() * frame;
+        let mut dt = cfl * self.cfg.dx() / (self.max_wave_speed + v).max(1e-6);
+        if let Some(d) = self.drag {
+            dt = dt.min(cfl / d.stiffness.max(1e-6).sqrt());
+        }
+        (frame / dt).ceil().clamp(1.0, u32::MAX as f32) as u32
     }
 
     /// The substep count and dt of the next frame: fixed, or from the CFL bound.
@@ -339,26 +401,40 @@ impl Solver {
         match self.cfg.time_step {
             TimeStep::Fixed(dt) => ((frame / dt).ceil().max(1.0) as u32, dt),
             TimeStep::Adaptive { cfl, max_substeps } => {
-                let t0 = self.time as f32;
-                let poke: f32 = self
-                    .pokes
-                    .iter()
-                    .filter(|p| p.start < t0 + frame && t0 < p.start + p.duration)
-                    .map(|p| p.force.length() * frame.min(p.duration))
-                    .sum();
-                let v = self.max_speed + poke + self.cfg.gravity.length() * frame;
-                let mut dt = cfl * self.cfg.dx() / (self.max_wave_speed + v).max(1e-6);
-                if let Some(d) = self.drag {
-                    dt = dt.min(cfl / d.stiffness.max(1e-6).sqrt());
-                }
-                let wanted = (frame / dt).ceil().max(1.0) as u32;
-                if wanted > max_substeps {
-                    log::warn!("CFL wants {wanted} substeps this frame; capped at {max_substeps}");
-                }
+                let wanted = self.cfl_substeps_logged(cfl, max_substeps);
                 let k = wanted.min(max_substeps);
                 (k, frame / k as f32)
             }
         }
+    }
+
+    fn cfl_substeps_logged(&self, cfl: f32, max_substeps: u32) -> u32 {
+        let wanted = self.cfl_substeps(cfl);
+        if wanted > max_substeps {
+            log::warn!("CFL wants {wanted} substeps this frame; capped at {max_substeps}");
+        }
+        wanted
+    }
+
+    /// For live use: at most `budget` substeps of the CFL-stable size (never enlarged to fit
+    /// the frame), so a heavy frame advances less simulated time instead of going unstable.
+    pub fn step_budget(&mut self, budget: u32) -> Result<FrameStats> {
+        let (k, dt) = match self.cfg.time_step {
+            TimeStep::Fixed(dt) => (
+                ((self.cfg.frame_dt / dt).ceil() as u32).clamp(1, budget.max(1)),
+                dt,
+            ),
+            TimeStep::Adaptive { cfl, .. } => {
+                let wanted = self.cfl_substeps(cfl);
+                (wanted.min(budget.max(1)), self.cfg.frame_dt / wanted as f32)
+            }
+        };
+        self.substeps(k, dt)?;
+        Ok(FrameStats {
+            substeps: k,
+            dt,
+            max_speed: self.max_speed,
+        })
     }
 
     /// Advances one frame (`frame_dt`), substeps chosen by [`Self::plan_frame`].

@@ -76,6 +76,18 @@ pub fn check_young(i: usize, e: f32) -> Result<(), SolverError> {
     Ok(())
 }
 
+pub fn check_poisson(i: usize, nu: f32) -> Result<(), SolverError> {
+    if !(nu.is_finite() && nu > -1.0 && nu < 0.5) {
+        return Err(bad(
+            i,
+            "poisson",
+            nu,
+            "Poisson's ratio must be in (-1, 0.5)",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the configuration against the device limits and every particle.
 pub fn check(
     cfg: &SolverConfig,
@@ -202,15 +214,7 @@ pub fn check(
             ));
         }
         check_young(i, set.young[i])?;
-        let nu = set.poisson[i];
-        if !(nu.is_finite() && nu > -1.0 && nu < 0.5) {
-            return Err(bad(
-                i,
-                "poisson",
-                nu,
-                "Poisson's ratio must be in (-1, 0.5)",
-            ));
-        }
+        check_poisson(i, set.poisson[i])?;
     }
     Ok(())
 }

@@ -1,0 +1,111 @@
+//! Drawing one frame of the 3D view (into the window or an offscreen texture for
+//! screenshots), and reading a texture back as an image.
+
+use super::points::{PointRenderer, PointStyle, DEPTH_FORMAT};
+use crate::gpu::GpuContext;
+use crate::solver::Solver;
+use anyhow::{anyhow, Context, Result};
+
+/// Screenshots use the same non-sRGB encoding as the window, so they look alike.
+pub const SCREENSHOT_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+
+pub const BACKGROUND: wgpu::Color = wgpu::Color { r: 0.16, g: 0.18, b: 0.21, a: 1.0 };
+
+pub fn depth_view(ctx: &GpuContext, width: u32, height: u32) -> wgpu::TextureView {
+    ctx.device
+        .create_texture(&wgpu::TextureDescriptor {
+            label: Some("depth"),
+            size: wgpu::Extent3d { width: width.max(1), height: height.max(1), depth_or_array_layers: 1 },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: DEPTH_FORMAT,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            view_formats: &[],
+        })
+        .create_view(&Default::default())
+}
+
+/// Clears `target` and draws the particles.
+pub fn draw_scene(
+    ctx: &GpuContext,
+    enc: &mut wgpu::CommandEncoder,
+    target: &wgpu::TextureView,
+    depth: &wgpu::TextureView,
+    points: &PointRenderer,
+    solver: &Solver,
+    style: &PointStyle,
+) {
+    let mut pass = enc.begin_render_pass(&wgpu::RenderPassDescriptor {
+        label: Some("scene"),
+        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+            view: target,
+            depth_slice: None,
+            resolve_target: None,
+            ops: wgpu::Operations { load: wgpu::LoadOp::Clear(BACKGROUND), store: wgpu::StoreOp::Store },
+        })],
+        depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+            view: depth,
+            depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(1.0), store: wgpu::StoreOp::Discard }),
+            stencil_ops: None,
+        }),
+        timestamp_writes: None,
+        occlusion_query_set: None,
+        multiview_mask: None,
+    });
+    points.draw(ctx, &mut pass, solver, style);
+}
+
+/// Renders the scene offscreen at `width` x `height` and returns it as RGBA8.
+pub fn screenshot(
+    ctx: &GpuContext,
+    points_shot: &PointRenderer,
+    solver: &Solver,
+    style: &PointStyle,
+    width: u32,
+    height: u32,
+) -> Result<image::RgbaImage> {
+    let format = SCREENSHOT_FORMAT;
+    let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("screenshot"),
+        size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let view = texture.create_view(&Default::default());
+    let depth = depth_view(ctx, width, height);
+    let row = (width * 4).div_ceil(256) * 256;
+    let buffer = ctx.storage("screenshot", row as u64 * height as u64, wgpu::BufferUsages::empty());
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    draw_scene(ctx, &mut enc, &view, &depth, points_shot, solver, style);
+    enc.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(row), rows_per_image: Some(height) },
+        },
+        wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+    );
+    ctx.queue.submit([enc.finish()]);
+    let bytes = ctx.read_bytes(&buffer, 0, buffer.size()).context("reading the screenshot back")?;
+    let mut pixels = Vec::with_capacity((width * height * 4) as usize);
+    for y in 0..height as usize {
+        let start = y * row as usize;
+        pixels.extend_from_slice(&bytes[start..start + width as usize * 4]);
+    }
+    image::RgbaImage::from_raw(width, height, pixels).ok_or_else(|| anyhow!("screenshot has the wrong size"))
+}
+
+/// Writes `img` as PNG at `path` (temp file + rename).
+pub fn save_png(img: &image::RgbaImage, path: &std::path::Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("png.tmp");
+    img.save_with_format(&tmp, image::ImageFormat::Png).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("moving {} to {}", tmp.display(), path.display()))
+}
