@@ -1,13 +1,9 @@
 //! Drawing one frame of the 3D view (into the window or an offscreen texture for
 //! screenshots), and reading a texture back as an image.
 
-use super::points::{PointRenderer, PointStyle, DEPTH_FORMAT};
+use super::points::DEPTH_FORMAT;
 use crate::gpu::GpuContext;
-use crate::solver::Solver;
-use anyhow::{anyhow, Context, Result};
-
-/// Screenshots use the same non-sRGB encoding as the window, so they look alike.
-pub const SCREENSHOT_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+use anyhow::{anyhow, bail, Context, Result};
 
 pub const BACKGROUND: wgpu::Color = wgpu::Color { r: 0.16, g: 0.18, b: 0.21, a: 1.0 };
 
@@ -26,15 +22,12 @@ pub fn depth_view(ctx: &GpuContext, width: u32, height: u32) -> wgpu::TextureVie
         .create_view(&Default::default())
 }
 
-/// Clears `target` and draws the particles.
+/// Clears `target` and lets `draw` fill the pass (which has a depth attachment).
 pub fn draw_scene(
-    ctx: &GpuContext,
     enc: &mut wgpu::CommandEncoder,
     target: &wgpu::TextureView,
     depth: &wgpu::TextureView,
-    points: &PointRenderer,
-    solver: &Solver,
-    style: &PointStyle,
+    draw: impl FnOnce(&mut wgpu::RenderPass),
 ) {
     let mut pass = enc.begin_render_pass(&wgpu::RenderPassDescriptor {
         label: Some("scene"),
@@ -53,19 +46,23 @@ pub fn draw_scene(
         occlusion_query_set: None,
         multiview_mask: None,
     });
-    points.draw(ctx, &mut pass, solver, style);
+    draw(&mut pass);
 }
 
-/// Renders the scene offscreen at `width` x `height` and returns it as RGBA8.
+/// Renders offscreen in the window's `format` at `width` x `height` (so the same pipelines
+/// serve) and returns RGBA8.
 pub fn screenshot(
     ctx: &GpuContext,
-    points_shot: &PointRenderer,
-    solver: &Solver,
-    style: &PointStyle,
+    format: wgpu::TextureFormat,
     width: u32,
     height: u32,
+    draw: impl FnOnce(&mut wgpu::RenderPass),
 ) -> Result<image::RgbaImage> {
-    let format = SCREENSHOT_FORMAT;
+    let swap = match format {
+        wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb => true,
+        wgpu::TextureFormat::Rgba8Unorm | wgpu::TextureFormat::Rgba8UnormSrgb => false,
+        other => bail!("screenshots of a {other:?} window are not supported"),
+    };
     let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
         label: Some("screenshot"),
         size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
@@ -81,7 +78,7 @@ pub fn screenshot(
     let row = (width * 4).div_ceil(256) * 256;
     let buffer = ctx.storage("screenshot", row as u64 * height as u64, wgpu::BufferUsages::empty());
     let mut enc = ctx.device.create_command_encoder(&Default::default());
-    draw_scene(ctx, &mut enc, &view, &depth, points_shot, solver, style);
+    draw_scene(&mut enc, &view, &depth, draw);
     enc.copy_texture_to_buffer(
         texture.as_image_copy(),
         wgpu::TexelCopyBufferInfo {
@@ -95,7 +92,9 @@ pub fn screenshot(
     let mut pixels = Vec::with_capacity((width * height * 4) as usize);
     for y in 0..height as usize {
         let start = y * row as usize;
-        pixels.extend_from_slice(&bytes[start..start + width as usize * 4]);
+        for px in bytes[start..start + width as usize * 4].chunks_exact(4) {
+            pixels.extend_from_slice(&if swap { [px[2], px[1], px[0], 255] } else { [px[0], px[1], px[2], 255] });
+        }
     }
     image::RgbaImage::from_raw(width, height, pixels).ok_or_else(|| anyhow!("screenshot has the wrong size"))
 }

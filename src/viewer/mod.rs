@@ -4,6 +4,7 @@
 //! heavy scene runs in slow motion instead of freezing the window.
 
 mod frame;
+mod mesh;
 pub mod orbit;
 mod panel;
 mod points;
@@ -15,6 +16,7 @@ use anyhow::{anyhow, Context, Result};
 use glam::{Vec2, Vec3};
 use orbit::Orbit;
 use panel::{Display, Settings, Stats};
+use mesh::MeshRenderer;
 use points::{PointRenderer, PointStyle};
 use sim::Sim;
 use std::path::PathBuf;
@@ -78,7 +80,7 @@ struct State {
     config: wgpu::SurfaceConfiguration,
     depth: wgpu::TextureView,
     points: PointRenderer,
-    points_shot: PointRenderer,
+    mesh: Option<MeshRenderer>,
     egui_state: egui_winit::State,
     egui_renderer: egui_wgpu::Renderer,
     orbit: Orbit,
@@ -124,7 +126,6 @@ impl State {
         surface.configure(&ctx.device, &config);
         let depth = frame::depth_view(&ctx, config.width, config.height);
         let points = PointRenderer::new(&ctx, format);
-        let points_shot = PointRenderer::new(&ctx, frame::SCREENSHOT_FORMAT);
         let egui_ctx = egui::Context::default();
         let egui_state = egui_winit::State::new(egui_ctx, egui::ViewportId::ROOT, &window, Some(window.scale_factor() as f32), None, None);
         let egui_renderer = egui_wgpu::Renderer::new(&ctx.device, format, egui_wgpu::RendererOptions::default());
@@ -138,7 +139,7 @@ impl State {
             config,
             depth,
             points,
-            points_shot,
+            mesh: None,
             egui_state,
             egui_renderer,
             orbit,
@@ -151,9 +152,41 @@ impl State {
             last: Instant::now(),
             ms_per_substep: 5.0,
         };
+        s.on_new_scene();
         s.settings.damping = s.sim.config.damping;
         s.settings.gravity = s.sim.config.gravity.length();
         Ok(s)
+    }
+
+    /// Renderers and display mode for the scene just loaded.
+    fn on_new_scene(&mut self) {
+        self.mesh = self.sim.mesh.as_ref().map(|(m, _)| MeshRenderer::new(&self.ctx, self.config.format, m));
+        self.settings.display = if self.mesh.is_some() { Display::Mesh } else { Display::Particles };
+    }
+
+    /// Brings the deformed mesh up to date when it is on show.
+    fn update_mesh(&mut self) -> Result<()> {
+        if self.settings.display != Display::Mesh {
+            return Ok(());
+        }
+        if let (Some(r), Some(v)) = (&self.mesh, self.sim.deformed_mesh()?) {
+            if let Some((m, _)) = &self.sim.mesh {
+                r.update(&self.ctx, &v, &m.triangles);
+            }
+        }
+        Ok(())
+    }
+
+    /// Draws the current display mode into `pass`.
+    fn draw(&self, pass: &mut wgpu::RenderPass, aspect: f32) {
+        let style = self.style(aspect);
+        match (&self.settings.display, &self.mesh) {
+            (Display::Mesh, Some(m)) => {
+                let light = self.orbit.eye() - self.orbit.target + Vec3::new(0.0, 0.5, 0.0);
+                m.draw(&self.ctx, pass, style.view_proj, light);
+            }
+            _ => self.points.draw(&self.ctx, pass, &self.sim.solver, &style),
+        }
     }
 
     fn size(&self) -> Vec2 {
@@ -216,6 +249,7 @@ impl State {
                 Ok(scene) => {
                     self.sim = Sim::from_scene(&self.ctx, scene)?;
                     self.orbit = Orbit::framing(self.sim.bounds.0, self.sim.bounds.1);
+                    self.on_new_scene();
                     self.stats.status = format!("loaded {}", path.display());
                 }
                 Err(e) => self.stats.status = format!("could not load {}: {e:#}", path.display()),
@@ -229,7 +263,9 @@ impl State {
                     "h" => self.settings.help = !self.settings.help,
                     "m" => {
                         self.settings.display = match self.settings.display {
+                            Display::Mesh => Display::Particles,
                             Display::Particles => Display::EField,
+                            Display::EField if self.mesh.is_some() => Display::Mesh,
                             Display::EField => Display::Particles,
                         }
                     }
@@ -344,8 +380,10 @@ impl State {
         self.stats.sim_time = self.sim.solver.time();
         self.stats.scene = self.sim.name.clone();
         self.stats.particles = self.sim.solver.len();
+        self.update_mesh()?;
         for (f, path) in self.opts_screenshots() {
-            let img = frame::screenshot(&self.ctx, &self.points_shot, &self.sim.solver, &self.style(size.x / size.y), self.config.width, self.config.height)?;
+            let aspect = size.x / size.y;
+            let img = frame::screenshot(&self.ctx, self.config.format, self.config.width, self.config.height, |pass| self.draw(pass, aspect))?;
             frame::save_png(&img, &path)?;
             eprintln!("frame {f}: screenshot {}", path.display());
         }
@@ -378,8 +416,9 @@ impl State {
         let mut changed = false;
         let log_e = self.sim.log_e_range;
         let presets: Vec<String> = self.sim.presets.iter().map(|(n, _)| n.clone()).collect();
+        let has_mesh = self.mesh.is_some();
         let out = egui_ctx.run_ui(raw, |ui| {
-            changed = panel::show(ui, &mut self.settings, &self.stats, log_e, &presets);
+            changed = panel::show(ui, &mut self.settings, &self.stats, log_e, &presets, has_mesh);
         });
         if changed {
             if let Err(e) = self.apply() {
@@ -396,7 +435,7 @@ impl State {
         }
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         let extra = self.egui_renderer.update_buffers(&self.ctx.device, &self.ctx.queue, &mut enc, &jobs, &screen);
-        frame::draw_scene(&self.ctx, &mut enc, &view, &self.depth, &self.points, &self.sim.solver, &self.style(size.x / size.y));
+        frame::draw_scene(&mut enc, &view, &self.depth, |pass| self.draw(pass, size.x / size.y));
         {
             let pass = enc.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("egui"),

@@ -5,6 +5,7 @@ use egui::{Color32, RichText};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Display {
+    Mesh,
     Particles,
     EField,
 }
@@ -76,14 +77,14 @@ pub const HELP: &[(&str, &str)] = &[
     ("Space", "play / pause"),
     ("S", "one step"),
     ("R", "reset"),
-    ("M", "particles / E field"),
+    ("M", "next display mode (mesh / particles / E field)"),
     ("H", "this help"),
     ("drop a .toml file", "load that scene"),
     ("Esc", "quit"),
 ];
 
 /// Draws the panel; returns true when a setting that the solver must see changed.
-pub fn show(ui: &mut egui::Ui, s: &mut Settings, stats: &Stats, log_e: (f32, f32), presets: &[String]) -> bool {
+pub fn show(ui: &mut egui::Ui, s: &mut Settings, stats: &Stats, log_e: (f32, f32), presets: &[String], has_mesh: bool) -> bool {
     let before = s.clone();
     egui::Panel::left("controls").default_size(240.0).show(ui, |ui| {
         ui.heading("physdreamer");
@@ -107,6 +108,9 @@ pub fn show(ui: &mut egui::Ui, s: &mut Settings, stats: &Stats, log_e: (f32, f32
         });
         ui.horizontal(|ui| {
             ui.label("show");
+            if has_mesh {
+                ui.selectable_value(&mut s.display, Display::Mesh, "mesh");
+            }
             ui.selectable_value(&mut s.display, Display::Particles, "particles");
             ui.selectable_value(&mut s.display, Display::EField, "E field");
         });

@@ -3,7 +3,7 @@
 
 use crate::gpu::GpuContext;
 use crate::particles::ParticleSet;
-use crate::scene::Scene;
+use crate::scene::{Attachment, GaussianSplats, Scene, TriMesh};
 use crate::solver::{Drag, FrameStats, Poke, Solver, SolverConfig};
 use anyhow::Result;
 use glam::Vec3;
@@ -21,11 +21,28 @@ pub struct Sim {
     positions: Option<Vec<Vec3>>,
     pub bounds: (Vec3, Vec3),
     pub log_e_range: (f32, f32),
+    /// The scene's mesh and how its vertices follow the particles.
+    pub mesh: Option<(TriMesh, Attachment)>,
+    /// The scene's Gaussians and how they follow the particles.
+    pub splats: Option<(GaussianSplats, Attachment)>,
 }
 
 impl Sim {
     pub fn from_scene(ctx: &GpuContext, scene: Scene) -> Result<Self> {
-        Self::new(ctx, scene.name, scene.particles, scene.config, scene.pokes)
+        let mut sim = Self::new(ctx, scene.name, scene.particles, scene.config, scene.pokes)?;
+        sim.mesh = scene.mesh.zip(scene.mesh_attachment);
+        sim.splats = scene.splats.zip(scene.splat_attachment);
+        Ok(sim)
+    }
+
+    /// The mesh vertices where the particles are now.
+    pub fn deformed_mesh(&mut self) -> Result<Option<Vec<Vec3>>> {
+        if self.mesh.is_none() {
+            return Ok(None);
+        }
+        let positions = self.positions()?.to_vec();
+        let (_, att) = self.mesh.as_ref().expect("checked");
+        Ok(Some(att.deform(&positions).map_err(anyhow::Error::msg)?.position))
     }
 
     pub fn new(ctx: &GpuContext, name: String, particles: ParticleSet, config: SolverConfig, presets: Vec<(String, Poke)>) -> Result<Self> {
@@ -35,7 +52,7 @@ impl Sim {
         let (elo, ehi) = particles.young.iter().fold((f32::MAX, f32::MIN), |(a, b), e| (a.min(*e), b.max(*e)));
         let (l0, l1) = (elo.log10(), ehi.log10());
         let log_e_range = if l1 - l0 < 0.5 { (l0 - 0.5, l1 + 0.5) } else { (l0, l1) };
-        Ok(Sim { name, particles, config, presets, solver, pokes: Vec::new(), positions: None, bounds: (lo, hi), log_e_range })
+        Ok(Sim { name, particles, config, presets, solver, pokes: Vec::new(), positions: None, bounds: (lo, hi), log_e_range, mesh: None, splats: None })
     }
 
     /// Back to the initial state (keeps the live settings given).
