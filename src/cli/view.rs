@@ -9,6 +9,10 @@ use std::path::PathBuf;
 pub struct ViewArgs {
     /// Scene file (TOML); default data/default.toml (or the built-in jelly where missing).
     pub scene: Option<PathBuf>,
+    /// A material field file (PLY with x y z young [poisson], docs/material-format.md) whose
+    /// values the particles take (nearest point).
+    #[arg(long)]
+    pub material: Option<PathBuf>,
     /// Window size in pixels.
     #[arg(long, default_value_t = 1280)]
     pub width: u32,
@@ -37,7 +41,7 @@ fn frame_and_rest<'a>(flag: &str, s: &'a str) -> Result<(u64, &'a str)> {
 }
 
 pub fn run(a: ViewArgs, adapter: Option<String>) -> Result<()> {
-    let mut opts = ViewerOptions { scene: a.scene, adapter, width: a.width, height: a.height, exit_after: a.exit_after, fixed_substeps: a.substeps, ..Default::default() };
+    let mut opts = ViewerOptions { scene: a.scene, adapter, width: a.width, height: a.height, exit_after: a.exit_after, fixed_substeps: a.substeps, material: a.material, ..Default::default() };
     for s in &a.screenshot {
         let (f, path) = frame_and_rest("--screenshot", s)?;
         opts.screenshots.push((f, PathBuf::from(path)));

@@ -43,6 +43,8 @@ pub struct ViewerOptions {
     pub pokes: Vec<(u64, Vec2)>,
     /// Exactly this many substeps a frame instead of a time budget (reproducible runs).
     pub fixed_substeps: Option<u32>,
+    /// A material field file to load at start.
+    pub material: Option<PathBuf>,
 }
 
 pub fn run(opts: ViewerOptions) -> Result<()> {
@@ -93,6 +95,7 @@ struct State {
     last: Instant,
     /// Smoothed cost of one substep (ms), to fit the work into the frame budget.
     ms_per_substep: f32,
+    started: Instant,
 }
 
 fn load_sim(ctx: &GpuContext, path: Option<&std::path::Path>) -> Result<Sim> {
@@ -151,11 +154,30 @@ impl State {
             frame: 0,
             last: Instant::now(),
             ms_per_substep: 5.0,
+            started: Instant::now(),
         };
         s.on_new_scene();
+        if let Some(m) = &opts.material {
+            s.load_file(m)?;
+        }
         s.settings.damping = s.sim.config.damping;
         s.settings.gravity = s.sim.config.gravity.length();
         Ok(s)
+    }
+
+    /// A scene file (`.toml`) replaces the scene; a material field (`.ply`) sets E and ν.
+    fn load_file(&mut self, path: &std::path::Path) -> Result<()> {
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("ply")) {
+            let field = crate::material::MaterialField::read(path)?;
+            self.sim.load_material(&field);
+            self.apply()?;
+            self.settings.display = Display::EField;
+        } else {
+            self.sim = Sim::from_scene(&self.ctx, Scene::load(path)?)?;
+            self.orbit = Orbit::framing(self.sim.bounds.0, self.sim.bounds.1);
+            self.on_new_scene();
+        }
+        Ok(())
     }
 
     /// Renderers and display mode for the scene just loaded.
@@ -245,15 +267,12 @@ impl State {
                 self.surface.configure(&self.ctx.device, &self.config);
                 self.depth = frame::depth_view(&self.ctx, self.config.width, self.config.height);
             }
-            WindowEvent::DroppedFile(path) => match Scene::load(path) {
-                Ok(scene) => {
-                    self.sim = Sim::from_scene(&self.ctx, scene)?;
-                    self.orbit = Orbit::framing(self.sim.bounds.0, self.sim.bounds.1);
-                    self.on_new_scene();
-                    self.stats.status = format!("loaded {}", path.display());
+            WindowEvent::DroppedFile(path) => {
+                self.stats.status = match self.load_file(path) {
+                    Ok(()) => format!("loaded {}", path.display()),
+                    Err(e) => format!("could not load {}: {e:#}", path.display()),
                 }
-                Err(e) => self.stats.status = format!("could not load {}: {e:#}", path.display()),
-            },
+            }
             WindowEvent::KeyboardInput { event, .. } if event.state == ElementState::Pressed => match &event.logical_key {
                 Key::Named(NamedKey::Space) => self.settings.playing = !self.settings.playing,
                 Key::Named(NamedKey::Escape) => event_loop.exit(),
@@ -390,6 +409,14 @@ impl State {
         self.present(size)?;
         self.stats.frame_ms = started.elapsed().as_secs_f32() * 1e3;
         if SCRIPT.with(|s| s.borrow().exit_after.is_some_and(|n| self.frame >= n)) {
+            let secs = self.started.elapsed().as_secs_f64();
+            eprintln!(
+                "{} frames in {secs:.2} s: {:.1} frames/s, {} particles, {:.3} s simulated",
+                self.frame,
+                self.frame as f64 / secs,
+                self.sim.solver.len(),
+                self.sim.solver.time()
+            );
             event_loop.exit();
         }
         Ok(())

@@ -47,7 +47,7 @@ impl Default for Settings {
             override_poisson: false,
             damping: 0.5,
             gravity: 9.8,
-            sim_ms: 40.0,
+            sim_ms: 25.0,
             preset: None,
             help: false,
         }
@@ -80,6 +80,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("M", "next display mode (mesh / particles / E field)"),
     ("H", "this help"),
     ("drop a .toml file", "load that scene"),
+    ("drop a .ply material file", "take E (and ν) from it"),
     ("Esc", "quit"),
 ];
 

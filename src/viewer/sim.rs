@@ -63,6 +63,19 @@ impl Sim {
         Ok(())
     }
 
+    /// Takes per-particle E (and ν) from a material field file (nearest point of the file
+    /// to each particle's rest position); the live E scale applies on top.
+    pub fn load_material(&mut self, field: &crate::material::MaterialField) {
+        let (young, poisson) = field.sample(&self.particles.position);
+        self.particles.young = young;
+        if let Some(nu) = poisson {
+            self.particles.poisson = nu;
+        }
+        let (elo, ehi) = self.particles.young.iter().fold((f32::MAX, f32::MIN), |(a, b), e| (a.min(*e), b.max(*e)));
+        let (l0, l1) = (elo.log10(), ehi.log10());
+        self.log_e_range = if l1 - l0 < 0.5 { (l0 - 0.5, l1 + 0.5) } else { (l0, l1) };
+    }
+
     /// Applies the live material scale and Poisson ratio and the forces.
     pub fn apply_settings(&mut self, e_scale: f32, poisson: Option<f32>, gravity: Vec3, damping: f32) -> Result<()> {
         let young: Vec<f32> = self.particles.young.iter().map(|e| e * e_scale).collect();
