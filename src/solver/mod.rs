@@ -10,11 +10,13 @@
 //! between two buffers, and the per-particle material is a buffer of its own.
 
 pub mod config;
+mod control;
 pub mod g2p;
 pub mod grid_update;
 pub mod layout;
 pub mod p2g;
 pub mod profile;
+mod readback;
 pub mod reference;
 pub mod sort;
 mod stage;
@@ -274,109 +276,6 @@ impl Solver {
         self.profiler.as_ref().map(|p| p.totals())
     }
 
-    /// Replaces the poke schedule (times are absolute simulation times).
-    pub fn set_pokes(&mut self, pokes: Vec<Poke>) {
-        self.pokes = pokes;
-    }
-    pub fn add_poke(&mut self, poke: Poke) {
-        self.pokes.push(poke);
-    }
-
-    /// Marks `ids` as dragged, each keeping its offset from `grab`; `None` releases the drag.
-    pub fn set_drag_selection(&mut self, ids: &[u32], grab: Vec3) -> Result<()> {
-        let positions = self.positions()?;
-        for c in self.ctl_host.iter_mut() {
-            c.flags &= !FLAG_DRAGGED;
-        }
-        for &i in ids {
-            let c = self
-                .ctl_host
-                .get_mut(i as usize)
-                .ok_or(SolverError::ParticleIndex {
-                    index: i,
-                    count: self.n,
-                })?;
-            c.flags |= FLAG_DRAGGED;
-            c.offset = (positions[i as usize] - grab).to_array();
-        }
-        self.ctx
-            .queue
-            .write_buffer(&self.ctl, 0, bytemuck::cast_slice(&self.ctl_host));
-        Ok(())
-    }
-    /// Sets (or with `None` stops) the drag spring's target and gains.
-    pub fn set_drag(&mut self, drag: Option<Drag>) {
-        self.drag = drag;
-    }
-
-    /// Replaces every particle's Young's modulus (Pa).
-    pub fn set_young(&mut self, young: &[f32]) -> Result<()> {
-        let poisson: Vec<f32> = self
-            .ctx
-            .read::<[f32; 4]>(&self.material)?
-            .iter()
-            .map(|m| m[1])
-            .collect();
-        self.set_material(young, &poisson)
-    }
-
-    /// Replaces every particle's Young's modulus (Pa) and Poisson ratio, checked like the
-    /// initial particle set.
-    pub fn set_material(&mut self, young: &[f32], poisson: &[f32]) -> Result<()> {
-        let mut mat: Vec<[f32; 4]> = self.ctx.read(&self.material)?;
-        mat.truncate(self.n as usize);
-        for (field, len) in [("young", young.len()), ("poisson", poisson.len())] {
-            if len != mat.len() {
-                return Err(SolverError::Length {
-                    field,
-                    expected: mat.len(),
-                    got: len,
-                }
-                .into());
-            }
-        }
-        for (i, m) in mat.iter_mut().enumerate() {
-            validate::check_young(i, young[i])?;
-            validate::check_poisson(i, poisson[i])?;
-            m[0] = young[i];
-            m[1] = poisson[i];
-        }
-        let density: Vec<f32> = mat.iter().map(|m| m[2] / m[3]).collect();
-        let anchored: Vec<bool> = self
-            .ctl_host
-            .iter()
-            .map(|c| c.flags & FLAG_ANCHORED != 0)
-            .collect();
-        self.max_wave_speed = validate::max_wave_speed(young, poisson, &density, &anchored);
-        self.ctx
-            .queue
-            .write_buffer(&self.material, 0, bytemuck::cast_slice(&mat));
-        Ok(())
-    }
-
-    /// Changes gravity (m/s^2) and the grid damping rate (1/s) from the next substep on.
-    pub fn set_forces(&mut self, gravity: Vec3, damping: f32) -> Result<()> {
-        if !gravity.is_finite() || !(damping.is_finite() && damping >= 0.0) {
-            return Err(SolverError::Config {
-                field: "gravity/damping",
-                value: format!("{gravity:?} / {damping}"),
-                why: "gravity must be finite and damping finite and >= 0".into(),
-            }
-            .into());
-        }
-        self.cfg.gravity = gravity;
-        self.cfg.damping = damping;
-        Ok(())
-    }
-
-    /// Caps the substeps of an adaptive frame (beyond it the substeps grow and the run may
-    /// go unstable; [`Self::step_budget`] slows down instead).
-    pub fn set_max_substeps(&mut self, max: u32) {
-        if let TimeStep::Adaptive { max_substeps, .. } = &mut self.cfg.time_step {
-            *max_substeps = max.max(1);
-        }
-    }
-
     /// Substeps the CFL bound wants for the next frame (uncapped).
     fn cfl_substeps(&self, cfl: f32) -> u32 {
         let frame = self.cfg.frame_dt;
@@ -609,80 +508,5 @@ impl Solver {
             .into());
         }
         Ok(())
-    }
-
-    /// The full particle state, read back.
-    pub fn state(&self) -> Result<Vec<GpuParticle>> {
-        let mut v: Vec<GpuParticle> = self.ctx.read(&self.particles[self.cur])?;
-        v.truncate(self.n as usize);
-        Ok(v)
-    }
-
-    /// Particle positions, read back.
-    pub fn positions(&self) -> Result<Vec<Vec3>> {
-        Ok(self.state()?.iter().map(|p| p.position()).collect())
-    }
-
-    /// Overwrites the particle state (e.g. with a state from the CPU reference).
-    pub fn set_state(&mut self, state: &[GpuParticle]) -> Result<()> {
-        if state.len() != self.n as usize {
-            return Err(SolverError::Length {
-                field: "state",
-                expected: self.n as usize,
-                got: state.len(),
-            }
-            .into());
-        }
-        self.ctx
-            .queue
-            .write_buffer(&self.particles[self.cur], 0, bytemuck::cast_slice(state));
-        Ok(())
-    }
-
-    /// A GPU copy of the particle state and clock.
-    pub fn snapshot(&self) -> Snapshot {
-        let src = &self.particles[self.cur];
-        let buffer = self
-            .ctx
-            .storage("snapshot", src.size(), wgpu::BufferUsages::empty());
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(src, 0, &buffer, 0, src.size());
-        self.ctx.queue.submit([enc.finish()]);
-        Snapshot {
-            buffer,
-            time: self.time,
-            step: self.step,
-        }
-    }
-
-    /// Puts back a state taken by [`Self::snapshot`].
-    pub fn restore(&mut self, snap: &Snapshot) {
-        let dst = &self.particles[self.cur];
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(&snap.buffer, 0, dst, 0, dst.size());
-        self.ctx.queue.submit([enc.finish()]);
-        self.time = snap.time;
-        self.step = snap.step;
-    }
-
-    /// Grid velocities (xyz per node, block-major order) of the last substep's active
-    /// nodes, and the grid momentum records; for tests of the grid stages.
-    pub fn debug_grid(&self) -> Result<(Vec<u32>, Vec<[f32; 8]>, Vec<[f32; 3]>)> {
-        let active: Vec<u32> = self.ctx.read(&self.active)?;
-        let count = active[0] as usize;
-        let blocks = active[3..3 + count].to_vec();
-        Ok((
-            blocks,
-            self.ctx.read(&self.grid)?,
-            self.ctx.read(&self.grid_v)?,
-        ))
-    }
-
-    /// The P2G records of the last substep (cell-sorted; see [`layout::unpack_record`]), for
-    /// tests of the stress stage.
-    pub fn debug_records(&self) -> Result<Vec<[f32; 16]>> {
-        let mut r: Vec<[f32; 16]> = self.ctx.read(&self.records)?;
-        r.truncate(self.n as usize);
-        Ok(r)
     }
 }
