@@ -40,8 +40,8 @@ impl MaterialField {
         }
         let c = &cols.scalars;
         let mut field = MaterialField { points: Vec::with_capacity(cols.count), young: c[3].clone(), poisson: has_poisson.then(|| c[4].clone()) };
-        for i in 0..cols.count {
-            let p = Vec3::new(c[0][i], c[1][i], c[2][i]);
+        for (i, ((&x, &y), &z)) in c[0].iter().zip(&c[1]).zip(&c[2]).enumerate() {
+            let p = Vec3::new(x, y, z);
             if !p.is_finite() {
                 bail!("material file {}: point {i} has a non-finite position {p}", path.display());
             }

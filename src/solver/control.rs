@@ -86,7 +86,8 @@ impl Solver {
 
     /// Changes gravity (m/s^2) and the grid damping rate (1/s) from the next substep on.
     pub fn set_forces(&mut self, gravity: Vec3, damping: f32) -> Result<()> {
-        if !gravity.is_finite() || !(damping.is_finite() && damping >= 0.0) {
+        let damping_ok = damping.is_finite() && damping >= 0.0;
+        if !gravity.is_finite() || !damping_ok {
             return Err(SolverError::Config {
                 field: "gravity/damping",
                 value: format!("{gravity:?} / {damping}"),

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// Active block ids, grid momentum records (mv, m, anchored mass, padding) and grid
+/// velocities, block-major.
+pub type GridDebug = (Vec<u32>, Vec<[f32; 8]>, Vec<[f32; 3]>);
+
 impl Solver {
     /// The full particle state, read back.
     pub fn state(&self) -> Result<Vec<GpuParticle>> {
@@ -60,7 +64,7 @@ impl Solver {
 
     /// Grid velocities (xyz per node, block-major order) of the last substep's active
     /// nodes, and the grid momentum records; for tests of the grid stages.
-    pub fn debug_grid(&self) -> Result<(Vec<u32>, Vec<[f32; 8]>, Vec<[f32; 3]>)> {
+    pub fn debug_grid(&self) -> Result<GridDebug> {
         let active: Vec<u32> = self.ctx.read(&self.active)?;
         let count = active[0] as usize;
         let blocks = active[3..3 + count].to_vec();

@@ -95,7 +95,7 @@ pub fn check(
     limits: &wgpu::Limits,
 ) -> Result<(), SolverError> {
     let res = cfg.grid_res;
-    if !(16..=512).contains(&res) || res % 8 != 0 {
+    if !(16..=512).contains(&res) || !res.is_multiple_of(8) {
         return Err(cfg_err(
             "grid_res",
             res,
@@ -103,7 +103,7 @@ pub fn check(
         ));
     }
     let grid_bytes = (res as u64).pow(3) * super::layout::GRID_MOMENTUM_BYTES;
-    if grid_bytes > limits.max_storage_buffer_binding_size as u64
+    if grid_bytes > limits.max_storage_buffer_binding_size
         || grid_bytes > limits.max_buffer_size
     {
         return Err(cfg_err(
@@ -157,7 +157,7 @@ pub fn check(
     if n == 0 {
         return Err(SolverError::NoParticles);
     }
-    if n as u64 * 128 > limits.max_storage_buffer_binding_size as u64 {
+    if n as u64 * 128 > limits.max_storage_buffer_binding_size {
         return Err(cfg_err(
             "particle count",
             n,
