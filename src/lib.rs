@@ -7,6 +7,7 @@ pub mod demo;
 pub mod gpu;
 pub mod material;
 pub mod particles;
+pub mod render;
 pub mod scene;
 pub mod solver;
 pub mod viewer;

@@ -1,9 +1,13 @@
-//! `physdreamer simulate`: run a scene and write per-frame particle positions as PLY.
+//! `physdreamer simulate`: run a scene and write per-frame particle positions as PLY and, with
+//! `--render`, rendered PNG frames and an animated GIF.
 
 use super::bench::parse_vec3;
 use crate::demo;
 use crate::gpu::GpuContext;
-use crate::scene::Scene;
+use crate::render::framing::{pick_camera, resize};
+use crate::render::image::GifWriter;
+use crate::render::{Image, RenderOptions, Renderer, SplatCloud};
+use crate::scene::{Camera, Scene};
 use crate::solver::{Poke, Solver};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -33,6 +37,47 @@ pub struct SimulateArgs {
     /// No poke at all (the object only settles under gravity).
     #[arg(long, conflicts_with = "poke")]
     pub no_poke: bool,
+    /// Also render every frame: frame_NNNN.png beside the PLY frames and an animated GIF,
+    /// anim.gif, in the output folder. Implied by --camera, --width and --height.
+    #[arg(long)]
+    pub render: bool,
+    /// Camera to render: a camera name from the scene (default: its first camera), or a
+    /// nerfstudio transforms.json / COLMAP text folder in the object's file coordinates,
+    /// optionally FILE#FRAME.
+    #[arg(long)]
+    pub camera: Option<String>,
+    /// Rendered image width in pixels (default: the camera's; with only --height, the
+    /// camera's aspect ratio is kept).
+    #[arg(long)]
+    pub width: Option<u32>,
+    /// Rendered image height in pixels (default: the camera's).
+    #[arg(long)]
+    pub height: Option<u32>,
+}
+
+/// What `--render` needs: the renderer, the scene, the camera and the GIF being written.
+struct FrameRenderer<'a> {
+    renderer: Renderer,
+    scene: &'a Scene,
+    camera: Camera,
+    gif: GifWriter,
+    out: PathBuf,
+}
+
+impl FrameRenderer<'_> {
+    /// Renders frame `f` of the particle `state`, writes its PNG and adds it to the GIF.
+    fn frame(&mut self, f: u32, state: &[crate::solver::GpuParticle]) -> Result<()> {
+        let positions: Vec<Vec3> = state.iter().map(|p| p.position()).collect();
+        let grads: Vec<glam::Mat3> = state.iter().map(|p| p.deformation()).collect();
+        let cloud = SplatCloud::from_scene(self.scene, &positions, Some(&grads))
+            .with_context(|| format!("frame {f}"))?;
+        let img: Image = self
+            .renderer
+            .render(&cloud, &self.camera, &RenderOptions::default())
+            .with_context(|| format!("rendering frame {f}"))?;
+        img.save_png(&self.out.join(format!("frame_{f:04}.png")))?;
+        self.gif.add(&img)
+    }
 }
 
 /// The scene file used when none is given: `data/default.toml` in the working folder, else in
@@ -85,18 +130,25 @@ pub fn run(ctx: &GpuContext, a: SimulateArgs) -> Result<()> {
         bail!("--seconds must be a positive number, got {}", a.seconds);
     }
     let path = a.scene.clone().or_else(default_scene);
+    let render = a.render || a.camera.is_some() || a.width.is_some() || a.height.is_some();
+    let mut scene = None;
     let (set, mut cfg, presets) = match path.as_deref() {
         Some(p) if p != Path::new("builtin:jelly") => {
-            let scene = Scene::load(p).with_context(|| format!("loading scene {}", p.display()))?;
+            let sc = Scene::load(p).with_context(|| format!("loading scene {}", p.display()))?;
             eprintln!(
                 "scene {} ({}): {} particles",
-                scene.name,
+                sc.name,
                 p.display(),
-                scene.particles.len()
+                sc.particles.len()
             );
-            (scene.particles, scene.config, scene.pokes)
+            let r = (sc.particles.clone(), sc.config.clone(), sc.pokes.clone());
+            scene = Some(sc);
+            r
         }
         _ => {
+            if render {
+                bail!("--render needs a scene file with Gaussian splats; the built-in jelly demo has none");
+            }
             let (set, cfg, pokes) = demo::jelly_on_pedestal();
             eprintln!("built-in jelly demo: {} particles", set.len());
             (
@@ -131,6 +183,32 @@ pub fn run(ctx: &GpuContext, a: SimulateArgs) -> Result<()> {
     let fps = 1.0 / cfg.frame_dt;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("creating output folder {}", a.out.display()))?;
+    let mut renderer = match (&scene, render) {
+        (Some(sc), true) => {
+            if sc.splats.is_none() {
+                bail!(
+                    "--render: scene {} has no Gaussian splats to render",
+                    sc.path.display()
+                );
+            }
+            let (name, cam) = pick_camera(sc, a.camera.as_deref())?;
+            let camera =
+                resize(&cam, a.width, a.height).with_context(|| format!("camera {name:?}"))?;
+            eprintln!(
+                "rendering camera {name:?} at {}x{}",
+                camera.width, camera.height
+            );
+            let gif_path = a.out.join("anim.gif");
+            Some(FrameRenderer {
+                renderer: Renderer::new(ctx)?,
+                scene: sc,
+                camera,
+                gif: GifWriter::new(&gif_path, fps, 10)?,
+                out: a.out.clone(),
+            })
+        }
+        _ => None,
+    };
     let mut solver = Solver::new(ctx, cfg, &set)?;
     solver.set_pokes(pokes);
     let frames = (a.seconds * fps).round().max(1.0) as u32;
@@ -139,17 +217,23 @@ pub fn run(ctx: &GpuContext, a: SimulateArgs) -> Result<()> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} frames  {msg}  ETA {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    write_points_ply(&a.out.join("frame_0000.ply"), &solver.positions()?)?;
+    let mut write_frame = |f: u32, solver: &Solver| -> Result<()> {
+        let state = solver.state()?;
+        let points: Vec<Vec3> = state.iter().map(|p| p.position()).collect();
+        write_points_ply(&a.out.join(format!("frame_{f:04}.ply")), &points)?;
+        if let Some(r) = renderer.as_mut() {
+            r.frame(f, &state)?;
+        }
+        Ok(())
+    };
+    write_frame(0, &solver)?;
     let mut substeps = 0u64;
     for f in 1..=frames {
         let st = solver
             .step_frame()
             .with_context(|| format!("frame {f} (t = {:.3} s)", solver.time()))?;
         substeps += st.substeps as u64;
-        write_points_ply(
-            &a.out.join(format!("frame_{f:04}.ply")),
-            &solver.positions()?,
-        )?;
+        write_frame(f, &solver)?;
         bar.set_message(format!(
             "{} substeps, max speed {:.2} m/s",
             st.substeps, st.max_speed
@@ -157,6 +241,14 @@ pub fn run(ctx: &GpuContext, a: SimulateArgs) -> Result<()> {
         bar.inc(1);
     }
     bar.finish();
+    if let Some(r) = renderer {
+        r.gif.finish()?;
+        println!(
+            "wrote {} rendered frames (frame_NNNN.png) and {}",
+            frames + 1,
+            a.out.join("anim.gif").display()
+        );
+    }
     println!(
         "wrote {} frames of {} particles to {} ({substeps} substeps)",
         frames + 1,
