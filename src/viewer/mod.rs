@@ -3,6 +3,7 @@
 //! device. Each redraw advances the simulation by one frame within a substep budget, so a
 //! heavy scene runs in slow motion instead of freezing the window.
 
+mod blit;
 mod frame;
 mod mesh;
 pub mod orbit;
@@ -16,6 +17,7 @@ use anyhow::{anyhow, Context, Result};
 use glam::{Vec2, Vec3};
 use orbit::Orbit;
 use panel::{Display, Settings, Stats};
+use blit::SplatView;
 use mesh::MeshRenderer;
 use points::{PointRenderer, PointStyle};
 use sim::Sim;
@@ -83,6 +85,7 @@ struct State {
     depth: wgpu::TextureView,
     points: PointRenderer,
     mesh: Option<MeshRenderer>,
+    splat_view: Option<SplatView>,
     egui_state: egui_winit::State,
     egui_renderer: egui_wgpu::Renderer,
     orbit: Orbit,
@@ -143,6 +146,7 @@ impl State {
             depth,
             points,
             mesh: None,
+            splat_view: None,
             egui_state,
             egui_renderer,
             orbit,
@@ -156,7 +160,7 @@ impl State {
             ms_per_substep: 5.0,
             started: Instant::now(),
         };
-        s.on_new_scene();
+        s.on_new_scene()?;
         if let Some(m) = &opts.material {
             s.load_file(m)?;
         }
@@ -175,15 +179,47 @@ impl State {
         } else {
             self.sim = Sim::from_scene(&self.ctx, Scene::load(path)?)?;
             self.orbit = Orbit::framing(self.sim.bounds.0, self.sim.bounds.1);
-            self.on_new_scene();
+            self.on_new_scene()?;
         }
         Ok(())
     }
 
     /// Renderers and display mode for the scene just loaded.
-    fn on_new_scene(&mut self) {
+    fn on_new_scene(&mut self) -> Result<()> {
         self.mesh = self.sim.mesh.as_ref().map(|(m, _)| MeshRenderer::new(&self.ctx, self.config.format, m));
-        self.settings.display = if self.mesh.is_some() { Display::Mesh } else { Display::Particles };
+        self.splat_view = match self.sim.splats {
+            Some(_) => Some(SplatView::new(&self.ctx, self.config.format)?),
+            None => None,
+        };
+        self.settings.display = if self.splat_view.is_some() {
+            Display::Splats
+        } else if self.mesh.is_some() {
+            Display::Mesh
+        } else {
+            Display::Particles
+        };
+        Ok(())
+    }
+
+    /// Renders the moved Gaussians from the orbit camera when the splat view is on show.
+    fn update_splats(&mut self) -> Result<()> {
+        if self.settings.display != Display::Splats {
+            return Ok(());
+        }
+        let (Some(view), Some(splats)) = (self.splat_view.as_mut(), self.sim.splats.as_ref()) else { return Ok(()) };
+        let state = self.sim.solver.state()?;
+        let positions: Vec<Vec3> = state.iter().map(|p| p.position()).collect();
+        let grads: Vec<glam::Mat3> = state.iter().map(|p| p.deformation()).collect();
+        let b = frame::BACKGROUND;
+        view.update(
+            &self.ctx,
+            splats,
+            &positions,
+            &grads,
+            (self.orbit.eye(), self.orbit.target, self.orbit.fov_y.to_degrees()),
+            (self.config.width, self.config.height),
+            [b.r as f32, b.g as f32, b.b as f32],
+        )
     }
 
     /// Brings the deformed mesh up to date when it is on show.
@@ -203,6 +239,11 @@ impl State {
     fn draw(&self, pass: &mut wgpu::RenderPass, aspect: f32) {
         let style = self.style(aspect);
         match (&self.settings.display, &self.mesh) {
+            (Display::Splats, _) if self.splat_view.is_some() => {
+                if let Some(v) = &self.splat_view {
+                    v.draw(pass);
+                }
+            }
             (Display::Mesh, Some(m)) => {
                 let light = self.orbit.eye() - self.orbit.target + Vec3::new(0.0, 0.5, 0.0);
                 m.draw(&self.ctx, pass, style.view_proj, light);
@@ -281,12 +322,14 @@ impl State {
                     "r" => self.settings.reset = true,
                     "h" => self.settings.help = !self.settings.help,
                     "m" => {
-                        self.settings.display = match self.settings.display {
-                            Display::Mesh => Display::Particles,
-                            Display::Particles => Display::EField,
-                            Display::EField if self.mesh.is_some() => Display::Mesh,
-                            Display::EField => Display::Particles,
-                        }
+                        let order = [Display::Splats, Display::Mesh, Display::Particles, Display::EField];
+                        let available = |d: &Display| match d {
+                            Display::Splats => self.splat_view.is_some(),
+                            Display::Mesh => self.mesh.is_some(),
+                            _ => true,
+                        };
+                        let at = order.iter().position(|d| *d == self.settings.display).unwrap_or(0);
+                        self.settings.display = (1..=4).map(|k| order[(at + k) % 4]).find(available).unwrap_or(Display::Particles);
                     }
                     _ => {}
                 },
@@ -400,6 +443,7 @@ impl State {
         self.stats.scene = self.sim.name.clone();
         self.stats.particles = self.sim.solver.len();
         self.update_mesh()?;
+        self.update_splats()?;
         for (f, path) in self.opts_screenshots() {
             let aspect = size.x / size.y;
             let img = frame::screenshot(&self.ctx, self.config.format, self.config.width, self.config.height, |pass| self.draw(pass, aspect))?;
@@ -443,9 +487,9 @@ impl State {
         let mut changed = false;
         let log_e = self.sim.log_e_range;
         let presets: Vec<String> = self.sim.presets.iter().map(|(n, _)| n.clone()).collect();
-        let has_mesh = self.mesh.is_some();
+        let has = (self.splat_view.is_some(), self.mesh.is_some());
         let out = egui_ctx.run_ui(raw, |ui| {
-            changed = panel::show(ui, &mut self.settings, &self.stats, log_e, &presets, has_mesh);
+            changed = panel::show(ui, &mut self.settings, &self.stats, log_e, &presets, has);
         });
         if changed {
             if let Err(e) = self.apply() {

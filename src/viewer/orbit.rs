@@ -22,7 +22,7 @@ impl Orbit {
     pub fn framing(lo: Vec3, hi: Vec3) -> Self {
         let radius = ((hi - lo).length() * 0.5).max(1e-3);
         let o = Orbit::default();
-        Orbit { target: (lo + hi) * 0.5, distance: radius / (o.fov_y * 0.5).tan() * 1.3, ..o }
+        Orbit { target: (lo + hi) * 0.5, distance: radius / (o.fov_y * 0.5).tan() * 1.1, ..o }
     }
 
     pub fn eye(&self) -> Vec3 {
@@ -83,4 +83,38 @@ pub fn pick(positions: &[Vec3], origin: Vec3, dir: Vec3, radius: f32) -> Option<
         }
     }
     best.map(|(i, _)| (i, positions[i]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ray_through_the_centre_hits_the_target_and_picks_the_nearest() {
+        let o = Orbit { yaw: 0.7, pitch: 0.3, ..Orbit::default() };
+        let size = Vec2::new(800.0, 600.0);
+        let (origin, dir) = o.ray(size * 0.5, size);
+        let to_target = (o.target - origin).normalize();
+        assert!(dir.dot(to_target) > 0.99999, "centre ray misses the target: {dir} vs {to_target}");
+        // two particles on the ray: the nearer one is picked; one off the ray is ignored
+        let near = o.target + (o.eye() - o.target) * 0.25;
+        let pts = [o.target, near, o.target + Vec3::new(0.3, 0.0, 0.0)];
+        assert_eq!(pick(&pts, origin, dir, 0.01).map(|(i, _)| i), Some(1));
+        assert_eq!(pick(&pts[2..], origin, dir, 0.01), None);
+        // a pixel to the right of the centre looks to the camera's right
+        let (_, d2) = o.ray(Vec2::new(700.0, 300.0), size);
+        assert!(d2.dot(o.basis().0) > 0.0);
+    }
+
+    #[test]
+    fn orbit_pan_and_zoom_stay_in_range() {
+        let mut o = Orbit::default();
+        o.rotate(Vec2::new(0.0, 1e6));
+        assert!(o.pitch <= 1.5);
+        o.zoom(1e4);
+        assert!(o.distance >= 0.05);
+        let t = o.target;
+        o.pan(Vec2::new(10.0, 0.0), 600.0);
+        assert!((o.target - t).dot(o.basis().0) < 0.0, "dragging right moves the scene right");
+    }
 }

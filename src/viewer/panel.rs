@@ -5,6 +5,7 @@ use egui::{Color32, RichText};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Display {
+    Splats,
     Mesh,
     Particles,
     EField,
@@ -77,7 +78,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Space", "play / pause"),
     ("S", "one step"),
     ("R", "reset"),
-    ("M", "next display mode (mesh / particles / E field)"),
+    ("M", "next display mode (splats / mesh / particles / E field)"),
     ("H", "this help"),
     ("drop a .toml file", "load that scene"),
     ("drop a .ply material file", "take E (and ν) from it"),
@@ -85,7 +86,8 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 /// Draws the panel; returns true when a setting that the solver must see changed.
-pub fn show(ui: &mut egui::Ui, s: &mut Settings, stats: &Stats, log_e: (f32, f32), presets: &[String], has_mesh: bool) -> bool {
+pub fn show(ui: &mut egui::Ui, s: &mut Settings, stats: &Stats, log_e: (f32, f32), presets: &[String], has: (bool, bool)) -> bool {
+    let (has_splats, has_mesh) = has;
     let before = s.clone();
     egui::Panel::left("controls").default_size(240.0).show(ui, |ui| {
         ui.heading("physdreamer");
@@ -109,6 +111,9 @@ pub fn show(ui: &mut egui::Ui, s: &mut Settings, stats: &Stats, log_e: (f32, f32
         });
         ui.horizontal(|ui| {
             ui.label("show");
+            if has_splats {
+                ui.selectable_value(&mut s.display, Display::Splats, "splats");
+            }
             if has_mesh {
                 ui.selectable_value(&mut s.display, Display::Mesh, "mesh");
             }
