@@ -1,5 +1,5 @@
-//! The command line: `simulate`, `inspect`, `bench`. Without a command: `simulate` on the
-//! default scene.
+//! The command line: `view`, `simulate`, `prepare`, `inspect`, `bench`. Without a command:
+//! the viewer on the default scene (or, where no display is available, `simulate`).
 
 pub mod bench;
 pub mod prepare;
@@ -29,8 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// The standard jelly-drop MPM scenario: throughput and cross-check figures.
     Bench(bench::BenchArgs),
-    /// Run a scene (for now the built-in jelly on a pedestal, poked) and write per-frame
-    /// particle positions as PLY point clouds.
+    /// Run a scene (default data/default.toml) with a poke and write per-frame particle
+    /// positions as PLY point clouds, and with --render PNG frames and a GIF.
     Simulate(simulate::SimulateArgs),
     /// Open the interactive viewer on a scene (default data/default.toml): poke and drag the
     /// object with the mouse.
@@ -58,6 +58,11 @@ pub fn context(adapter: &Option<String>) -> Result<GpuContext> {
     Ok(ctx)
 }
 
+/// Whether a window can be opened (always assumed off Linux).
+fn has_display() -> bool {
+    !cfg!(target_os = "linux") || ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Bench(a)) => bench::run(&context(&cli.adapter)?, a),
@@ -68,13 +73,13 @@ pub fn run(cli: Cli) -> Result<()> {
             print!("{}", crate::scene::inspect(&scene)?);
             Ok(())
         }
-        None => simulate::run(
-            &context(&cli.adapter)?,
-            simulate::SimulateArgs {
-                seconds: 2.0,
-                out: "out/simulate".into(),
-                ..Default::default()
-            },
-        ),
+        None if has_display() => view::run(view::ViewArgs { width: 1280, height: 720, ..Default::default() }, cli.adapter),
+        None => {
+            eprintln!("no display (DISPLAY / WAYLAND_DISPLAY unset): simulating the default scene instead of opening the viewer");
+            simulate::run(
+                &context(&cli.adapter)?,
+                simulate::SimulateArgs { seconds: 2.0, out: "out/simulate".into(), ..Default::default() },
+            )
+        }
     }
 }
