@@ -9,12 +9,17 @@ fn adapter_choice_parses() {
     assert_eq!(AdapterChoice::parse("Software"), AdapterChoice::Software);
     assert_eq!(AdapterChoice::parse("cpu"), AdapterChoice::Software);
     assert_eq!(AdapterChoice::parse("GPU"), AdapterChoice::Hardware);
-    assert_eq!(AdapterChoice::parse(" LLVMpipe "), AdapterChoice::Named("llvmpipe".into()));
+    assert_eq!(
+        AdapterChoice::parse(" LLVMpipe "),
+        AdapterChoice::Named("llvmpipe".into())
+    );
 }
 
 #[test]
 fn unknown_adapter_name_lists_the_adapters() {
-    let err = GpuContext::new(&AdapterChoice::Named("no-such-adapter-xyz".into())).err().expect("no adapter has that name");
+    let err = GpuContext::new(&AdapterChoice::Named("no-such-adapter-xyz".into()))
+        .err()
+        .expect("no adapter has that name");
     let msg = err.to_string();
     assert!(msg.contains("no-such-adapter-xyz"), "{msg}");
     assert!(msg.contains("adapters found"), "{msg}");

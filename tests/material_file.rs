@@ -5,7 +5,11 @@ use physdreamer::material::MaterialField;
 
 fn field() -> MaterialField {
     MaterialField {
-        points: vec![Vec3::new(0.2, 0.2, 0.2), Vec3::new(0.8, 0.2, 0.2), Vec3::new(0.5, 0.7, 0.5)],
+        points: vec![
+            Vec3::new(0.2, 0.2, 0.2),
+            Vec3::new(0.8, 0.2, 0.2),
+            Vec3::new(0.5, 0.7, 0.5),
+        ],
         young: vec![1e4, 2e5, 3e6],
         poisson: Some(vec![0.2, 0.3, 0.4]),
     }
@@ -19,10 +23,17 @@ fn round_trip_and_sampling() {
     let f = field();
     f.write(&path).unwrap();
     assert_eq!(MaterialField::read(&path).unwrap(), f);
-    let no_nu = MaterialField { poisson: None, ..f.clone() };
+    let no_nu = MaterialField {
+        poisson: None,
+        ..f.clone()
+    };
     no_nu.write(&path).unwrap();
     assert_eq!(MaterialField::read(&path).unwrap(), no_nu);
-    let (e, nu) = f.sample(&[Vec3::new(0.25, 0.2, 0.2), Vec3::new(0.75, 0.25, 0.2), Vec3::new(0.5, 0.6, 0.5)]);
+    let (e, nu) = f.sample(&[
+        Vec3::new(0.25, 0.2, 0.2),
+        Vec3::new(0.75, 0.25, 0.2),
+        Vec3::new(0.5, 0.6, 0.5),
+    ]);
     assert_eq!(e, vec![1e4, 2e5, 3e6]);
     assert_eq!(nu, Some(vec![0.2, 0.3, 0.4]));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -45,10 +56,19 @@ fn bad_material_files_are_named() {
         let path = dir.join("m.ply");
         std::fs::write(&path, text).unwrap();
         let err = format!("{:#}", MaterialField::read(&path).expect_err(name));
-        assert!(err.contains(want), "{name}: {err:?} does not mention {want:?}");
-        assert!(err.contains("m.ply"), "{name}: {err:?} does not name the file");
+        assert!(
+            err.contains(want),
+            "{name}: {err:?} does not mention {want:?}"
+        );
+        assert!(
+            err.contains("m.ply"),
+            "{name}: {err:?} does not name the file"
+        );
     }
-    let err = format!("{:#}", MaterialField::read(&dir.join("missing.ply")).unwrap_err());
+    let err = format!(
+        "{:#}",
+        MaterialField::read(&dir.join("missing.ply")).unwrap_err()
+    );
     assert!(err.contains("missing.ply"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

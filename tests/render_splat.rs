@@ -1,23 +1,11 @@
 //! The GPU splat renderer against the CPU reference rasteriser, and the GPU depth sort.
 
+mod common;
+use common::{gpu, rng};
 use glam::{Quat, Vec3};
-use physdreamer::gpu::GpuContext;
 use physdreamer::render::{reference, RenderOptions, Renderer, SplatCloud};
 use physdreamer::scene::{Camera, GaussianSplats};
-use rand::{Rng, SeedableRng};
-
-fn gpu() -> GpuContext {
-    GpuContext::from_env().expect("a wgpu adapter (on Linux without a GPU: mesa-vulkan-drivers)")
-}
-
-fn rng(test: &str) -> rand::rngs::StdRng {
-    let seed = std::env::var("PHYSDREAMER_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random::<u64>);
-    eprintln!("{test}: seed {seed} (replay with PHYSDREAMER_SEED={seed})");
-    rand::rngs::StdRng::seed_from_u64(seed)
-}
+use rand::Rng;
 
 /// `n` random Gaussians around `centre` with SH degree `deg`, some behind the camera.
 fn random_splats(r: &mut impl Rng, n: usize, deg: u32) -> GaussianSplats {

@@ -1,5 +1,7 @@
 //! Mesh readers, winding numbers and volume filling (meshes and splats).
 
+mod common;
+use common::{data, shared};
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 
@@ -12,25 +14,6 @@ use physdreamer::scene::procedural::{
 };
 use physdreamer::scene::winding::WindingNumber;
 use physdreamer::scene::{GaussianSplats, Similarity, TriMesh};
-
-fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(p)
-}
-
-/// A file of the shared third-party asset folder (`$PHYSDREAMER_SHARED_DATA`, `/work/shared/data`
-/// or `../shared/data`), if present; tests that need one skip that part otherwise.
-fn shared(p: &str) -> Option<PathBuf> {
-    let roots = [
-        std::env::var_os("PHYSDREAMER_SHARED_DATA").map(PathBuf::from),
-        Some(PathBuf::from("/work/shared/data")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")),
-    ];
-    roots
-        .into_iter()
-        .flatten()
-        .map(|r| r.join(p))
-        .find(|f| f.exists())
-}
 
 fn tmp(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scene_mesh");

@@ -1,5 +1,7 @@
 //! The 3DGS `.ply` reader and writer: real files, round trips, malformed inputs, fuzzing.
 
+mod common;
+use common::{data, shared};
 use std::path::{Path, PathBuf};
 
 use glam::{DVec3, Quat, Vec3};
@@ -8,25 +10,6 @@ use physdreamer::scene::procedural::SplitMix64;
 use physdreamer::scene::sh::sh_basis;
 use physdreamer::scene::splat_ply::{rest_len, OPACITY_LOGIT_MAX};
 use physdreamer::scene::{GaussianSplats, Similarity, TriMesh};
-
-fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(p)
-}
-
-/// A file of the shared third-party asset folder (`$PHYSDREAMER_SHARED_DATA`, `/work/shared/data`
-/// or `../shared/data`), if present; tests that need one skip that part otherwise.
-fn shared(p: &str) -> Option<PathBuf> {
-    let roots = [
-        std::env::var_os("PHYSDREAMER_SHARED_DATA").map(PathBuf::from),
-        Some(PathBuf::from("/work/shared/data")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")),
-    ];
-    roots
-        .into_iter()
-        .flatten()
-        .map(|r| r.join(p))
-        .find(|f| f.exists())
-}
 
 fn tmp(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scene_ply");

@@ -53,8 +53,14 @@ fn compare(material: Material, name: &str) {
     };
     // a spring drag on every 13th particle towards a point beside the block
     let grab = centre + Vec3::new(0.0, 0.05, 0.0);
-    let drag = Drag { target: grab + Vec3::new(0.04, 0.02, -0.03), stiffness: 300.0, damping: 1.0 };
-    let dragged: Vec<u32> = (0..set.len() as u32).filter(|i| i % 13 == 0 && !set.anchored[*i as usize]).collect();
+    let drag = Drag {
+        target: grab + Vec3::new(0.04, 0.02, -0.03),
+        stiffness: 300.0,
+        damping: 1.0,
+    };
+    let dragged: Vec<u32> = (0..set.len() as u32)
+        .filter(|i| i % 13 == 0 && !set.anchored[*i as usize])
+        .collect();
     let mut g = Solver::new(&ctx, cfg.clone(), &set).unwrap();
     g.add_poke(poke);
     g.set_drag_selection(&dragged, grab).unwrap();

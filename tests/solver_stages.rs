@@ -5,8 +5,8 @@
 mod common;
 use common::*;
 use glam::{Mat3, Quat, Vec3};
-use physdreamer::solver::reference::{Reference, M3};
 use physdreamer::solver::layout::unpack_record;
+use physdreamer::solver::reference::{Reference, M3};
 use physdreamer::solver::{GpuParticle, Ground, Material, Solver, SolverConfig, TimeStep, Wall};
 use rand::Rng;
 

@@ -60,7 +60,10 @@ pub fn context(adapter: &Option<String>) -> Result<GpuContext> {
 
 /// Whether a window can be opened (always assumed off Linux).
 fn has_display() -> bool {
-    !cfg!(target_os = "linux") || ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+    !cfg!(target_os = "linux")
+        || ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -73,12 +76,23 @@ pub fn run(cli: Cli) -> Result<()> {
             print!("{}", crate::scene::inspect(&scene)?);
             Ok(())
         }
-        None if has_display() => view::run(view::ViewArgs { width: 1280, height: 720, ..Default::default() }, cli.adapter),
+        None if has_display() => view::run(
+            view::ViewArgs {
+                width: 1280,
+                height: 720,
+                ..Default::default()
+            },
+            cli.adapter,
+        ),
         None => {
             eprintln!("no display (DISPLAY / WAYLAND_DISPLAY unset): simulating the default scene instead of opening the viewer");
             simulate::run(
                 &context(&cli.adapter)?,
-                simulate::SimulateArgs { seconds: 2.0, out: "out/simulate".into(), ..Default::default() },
+                simulate::SimulateArgs {
+                    seconds: 2.0,
+                    out: "out/simulate".into(),
+                    ..Default::default()
+                },
             )
         }
     }

@@ -35,13 +35,27 @@ pub struct ViewArgs {
 }
 
 fn frame_and_rest<'a>(flag: &str, s: &'a str) -> Result<(u64, &'a str)> {
-    let (f, rest) = s.split_once(':').with_context(|| format!("{flag}: expected FRAME:..., got {s:?}"))?;
-    let frame = f.trim().parse().with_context(|| format!("{flag}: frame {f:?} is not a whole number (in {s:?})"))?;
+    let (f, rest) = s
+        .split_once(':')
+        .with_context(|| format!("{flag}: expected FRAME:..., got {s:?}"))?;
+    let frame = f
+        .trim()
+        .parse()
+        .with_context(|| format!("{flag}: frame {f:?} is not a whole number (in {s:?})"))?;
     Ok((frame, rest))
 }
 
 pub fn run(a: ViewArgs, adapter: Option<String>) -> Result<()> {
-    let mut opts = ViewerOptions { scene: a.scene, adapter, width: a.width, height: a.height, exit_after: a.exit_after, fixed_substeps: a.substeps, material: a.material, ..Default::default() };
+    let mut opts = ViewerOptions {
+        scene: a.scene,
+        adapter,
+        width: a.width,
+        height: a.height,
+        exit_after: a.exit_after,
+        fixed_substeps: a.substeps,
+        material: a.material,
+        ..Default::default()
+    };
     for s in &a.screenshot {
         let (f, path) = frame_and_rest("--screenshot", s)?;
         opts.screenshots.push((f, PathBuf::from(path)));

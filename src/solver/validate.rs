@@ -103,9 +103,7 @@ pub fn check(
         ));
     }
     let grid_bytes = (res as u64).pow(3) * super::layout::GRID_MOMENTUM_BYTES;
-    if grid_bytes > limits.max_storage_buffer_binding_size
-        || grid_bytes > limits.max_buffer_size
-    {
+    if grid_bytes > limits.max_storage_buffer_binding_size || grid_bytes > limits.max_buffer_size {
         return Err(cfg_err(
             "grid_res",
             res,

@@ -2,7 +2,6 @@
 //! (covariances F Σ₀ Fᵀ), rendered by [`crate::render::Renderer`] from the orbit camera, and
 //! the image is drawn over the window.
 
-use super::points::DEPTH_FORMAT;
 use crate::gpu::GpuContext;
 use crate::render::{RenderOptions, Renderer, SplatCloud};
 use crate::scene::{Attachment, Camera, GaussianSplats};
@@ -45,39 +44,19 @@ impl SplatView {
                 },
             ],
         });
-        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("blit"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("blit"),
-            layout: Some(&pl),
-            vertex: wgpu::VertexState { module: &module, entry_point: Some("vs"), compilation_options: Default::default(), buffers: &[] },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: Some(wgpu::DepthStencilState {
-                format: DEPTH_FORMAT,
-                depth_write_enabled: Some(false),
-                depth_compare: Some(wgpu::CompareFunction::Always),
-                stencil: Default::default(),
-                bias: Default::default(),
-            }),
-            multisample: Default::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("fs"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState { format, blend: None, write_mask: wgpu::ColorWrites::ALL })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = super::frame::pipeline(ctx, "blit", &module, &layout, &[], format, false);
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             mag_filter: wgpu::FilterMode::Linear,
             min_filter: wgpu::FilterMode::Linear,
             ..Default::default()
         });
-        Ok(SplatView { renderer: Renderer::new(ctx)?, pipeline, layout, sampler, target: None })
+        Ok(SplatView {
+            renderer: Renderer::new(ctx)?,
+            pipeline,
+            layout,
+            sampler,
+            target: None,
+        })
     }
 
     /// Renders the Gaussians, moved by particles at `positions` with deformation gradients
@@ -94,13 +73,31 @@ impl SplatView {
         background: [f32; 3],
     ) -> Result<()> {
         let (gaussians, att) = splats;
-        let moved = att.deform_splats(gaussians, positions, Some(grads)).map_err(anyhow::Error::msg).context("deforming the Gaussians")?;
+        let moved = att
+            .deform_splats(gaussians, positions, Some(grads))
+            .map_err(anyhow::Error::msg)
+            .context("deforming the Gaussians")?;
         let rot = att.deform(positions).map_err(anyhow::Error::msg)?.rotation;
         let cloud = SplatCloud::new(&moved, Some(&rot))?;
-        let camera = Camera::look_at(eye, target, Vec3::Y, fov_y_deg, width, height).map_err(|e| anyhow!("viewer camera: {e}"))?;
-        let img = self.renderer.render(&cloud, &camera, &RenderOptions { background, ..Default::default() })?;
-        let size = wgpu::Extent3d { width, height, depth_or_array_layers: 1 };
-        let stale = self.target.as_ref().is_none_or(|(t, _)| t.width() != width || t.height() != height);
+        let camera = Camera::look_at(eye, target, Vec3::Y, fov_y_deg, width, height)
+            .map_err(|e| anyhow!("viewer camera: {e}"))?;
+        let img = self.renderer.render(
+            &cloud,
+            &camera,
+            &RenderOptions {
+                background,
+                ..Default::default()
+            },
+        )?;
+        let size = wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        };
+        let stale = self
+            .target
+            .as_ref()
+            .is_none_or(|(t, _)| t.width() != width || t.height() != height);
         if stale {
             let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
                 label: Some("splat view"),
@@ -117,8 +114,14 @@ impl SplatView {
                 label: Some("blit"),
                 layout: &self.layout,
                 entries: &[
-                    wgpu::BindGroupEntry { binding: 0, resource: wgpu::BindingResource::TextureView(&view) },
-                    wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::Sampler(&self.sampler) },
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::TextureView(&view),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::Sampler(&self.sampler),
+                    },
                 ],
             });
             self.target = Some((texture, bind));
@@ -127,7 +130,11 @@ impl SplatView {
         ctx.queue.write_texture(
             texture.as_image_copy(),
             &img.rgba,
-            wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(width * 4), rows_per_image: Some(height) },
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(width * 4),
+                rows_per_image: Some(height),
+            },
             size,
         );
         Ok(())

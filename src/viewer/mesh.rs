@@ -2,7 +2,6 @@
 //! attachment (on the CPU, once per drawn frame); normals are recomputed from the deformed
 //! triangles.
 
-use super::points::DEPTH_FORMAT;
 use crate::gpu::GpuContext;
 use crate::scene::TriMesh;
 use bytemuck::{Pod, Zeroable};
@@ -52,46 +51,27 @@ impl MeshRenderer {
             entries: &[wgpu::BindGroupLayoutEntry {
                 binding: 0,
                 visibility: wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT,
-                ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None },
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
                 count: None,
             }],
         });
-        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("mesh"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("mesh"),
-            layout: Some(&pl),
-            vertex: wgpu::VertexState {
-                module: &module,
-                entry_point: Some("vs"),
-                compilation_options: Default::default(),
-                buffers: &[Some(wgpu::VertexBufferLayout {
-                    array_stride: 24,
-                    step_mode: wgpu::VertexStepMode::Vertex,
-                    attributes: &wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3],
-                })],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: Some(wgpu::DepthStencilState {
-                format: DEPTH_FORMAT,
-                depth_write_enabled: Some(true),
-                depth_compare: Some(wgpu::CompareFunction::Less),
-                stencil: Default::default(),
-                bias: Default::default(),
-            }),
-            multisample: Default::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("fs"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState { format, blend: None, write_mask: wgpu::ColorWrites::ALL })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = super::frame::pipeline(
+            ctx,
+            "mesh",
+            &module,
+            &layout,
+            &[Some(wgpu::VertexBufferLayout {
+                array_stride: 24,
+                step_mode: wgpu::VertexStepMode::Vertex,
+                attributes: &wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3],
+            })],
+            format,
+            true,
+        );
         let uniform = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("mesh view"),
             size: std::mem::size_of::<ViewUniform>() as u64,
@@ -101,7 +81,10 @@ impl MeshRenderer {
         let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("mesh"),
             layout: &layout,
-            entries: &[wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }],
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: uniform.as_entire_binding(),
+            }],
         });
         let vertices = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("mesh vertices"),
@@ -115,7 +98,15 @@ impl MeshRenderer {
             contents: bytemuck::cast_slice(if flat.is_empty() { &[0u32; 3] } else { &flat }),
             usage: wgpu::BufferUsages::INDEX,
         });
-        let r = MeshRenderer { pipeline, bind, uniform, vertices, indices, index_count: flat.len() as u32, vertex_count: mesh.positions.len() };
+        let r = MeshRenderer {
+            pipeline,
+            bind,
+            uniform,
+            vertices,
+            indices,
+            index_count: flat.len() as u32,
+            vertex_count: mesh.positions.len(),
+        };
         r.update(ctx, &mesh.positions, &mesh.triangles);
         r
     }
@@ -126,13 +117,29 @@ impl MeshRenderer {
             return;
         }
         let normals = vertex_normals(positions, triangles);
-        let data: Vec<[f32; 6]> = positions.iter().zip(&normals).map(|(p, n)| [p.x, p.y, p.z, n.x, n.y, n.z]).collect();
-        ctx.queue.write_buffer(&self.vertices, 0, bytemuck::cast_slice(&data));
+        let data: Vec<[f32; 6]> = positions
+            .iter()
+            .zip(&normals)
+            .map(|(p, n)| [p.x, p.y, p.z, n.x, n.y, n.z])
+            .collect();
+        ctx.queue
+            .write_buffer(&self.vertices, 0, bytemuck::cast_slice(&data));
     }
 
-    pub fn draw(&self, ctx: &GpuContext, pass: &mut wgpu::RenderPass, view_proj: Mat4, light: Vec3) {
-        let u = ViewUniform { view_proj: view_proj.to_cols_array_2d(), light: light.extend(0.0).to_array(), colour: [0.82, 0.78, 0.72, 1.0] };
-        ctx.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&u));
+    pub fn draw(
+        &self,
+        ctx: &GpuContext,
+        pass: &mut wgpu::RenderPass,
+        view_proj: Mat4,
+        light: Vec3,
+    ) {
+        let u = ViewUniform {
+            view_proj: view_proj.to_cols_array_2d(),
+            light: light.extend(0.0).to_array(),
+            colour: [0.82, 0.78, 0.72, 1.0],
+        };
+        ctx.queue
+            .write_buffer(&self.uniform, 0, bytemuck::bytes_of(&u));
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind, &[]);
         pass.set_vertex_buffer(0, self.vertices.slice(..));

@@ -14,11 +14,11 @@ mod sim;
 use crate::gpu::{AdapterChoice, GpuContext};
 use crate::scene::Scene;
 use anyhow::{anyhow, Context, Result};
+use blit::SplatView;
 use glam::{Vec2, Vec3};
+use mesh::MeshRenderer;
 use orbit::Orbit;
 use panel::{Display, Settings, Stats};
-use blit::SplatView;
-use mesh::MeshRenderer;
 use points::{PointRenderer, PointStyle};
 use sim::Sim;
 use std::path::PathBuf;
@@ -50,9 +50,17 @@ pub struct ViewerOptions {
 }
 
 pub fn run(opts: ViewerOptions) -> Result<()> {
-    let event_loop = EventLoop::new().context("opening a window needs a display (X11 or Wayland); for headless use, run under xvfb-run")?;
-    let mut app = App { opts, state: None, error: None };
-    event_loop.run_app(&mut app).context("running the window's event loop")?;
+    let event_loop = EventLoop::new().context(
+        "opening a window needs a display (X11 or Wayland); for headless use, run under xvfb-run",
+    )?;
+    let mut app = App {
+        opts,
+        state: None,
+        error: None,
+    };
+    event_loop
+        .run_app(&mut app)
+        .context("running the window's event loop")?;
     match app.error {
         Some(e) => Err(e),
         None => Ok(()),
@@ -103,10 +111,19 @@ struct State {
 
 fn load_sim(ctx: &GpuContext, path: Option<&std::path::Path>) -> Result<Sim> {
     match path {
-        Some(p) => Sim::from_scene(ctx, Scene::load(p).with_context(|| format!("loading scene {}", p.display()))?),
+        Some(p) => Sim::from_scene(
+            ctx,
+            Scene::load(p).with_context(|| format!("loading scene {}", p.display()))?,
+        ),
         None => {
             let (set, cfg, pokes) = crate::demo::jelly_on_pedestal();
-            Sim::new(ctx, "built-in jelly".into(), set, cfg, pokes.into_iter().map(|p| ("poke".to_string(), p)).collect())
+            Sim::new(
+                ctx,
+                "built-in jelly".into(),
+                set,
+                cfg,
+                pokes.into_iter().map(|p| ("poke".to_string(), p)).collect(),
+            )
         }
     }
 }
@@ -115,27 +132,68 @@ impl State {
     fn new(event_loop: &ActiveEventLoop, opts: &ViewerOptions) -> Result<Self> {
         let attrs = Window::default_attributes()
             .with_title("physdreamer")
-            .with_inner_size(winit::dpi::PhysicalSize::new(opts.width.max(320), opts.height.max(240)));
-        let window = Arc::new(event_loop.create_window(attrs).context("creating the window")?);
-        let choice = opts.adapter.as_deref().map(AdapterChoice::parse).unwrap_or_else(AdapterChoice::from_env);
+            .with_inner_size(winit::dpi::PhysicalSize::new(
+                opts.width.max(320),
+                opts.height.max(240),
+            ));
+        let window = Arc::new(
+            event_loop
+                .create_window(attrs)
+                .context("creating the window")?,
+        );
+        let choice = opts
+            .adapter
+            .as_deref()
+            .map(AdapterChoice::parse)
+            .unwrap_or_else(AdapterChoice::from_env);
         let ctx = GpuContext::new(&choice)?;
         eprintln!("adapter: {}", ctx.describe());
-        let surface = ctx.instance.create_surface(window.clone()).context("creating the window surface")?;
+        let surface = ctx
+            .instance
+            .create_surface(window.clone())
+            .context("creating the window surface")?;
         let caps = surface.get_capabilities(&ctx.adapter);
-        let format = caps.formats.iter().copied().find(|f| !f.is_srgb()).or(caps.formats.first().copied()).ok_or_else(|| anyhow!("the adapter {} cannot present to this window", ctx.describe()))?;
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| !f.is_srgb())
+            .or(caps.formats.first().copied())
+            .ok_or_else(|| {
+                anyhow!(
+                    "the adapter {} cannot present to this window",
+                    ctx.describe()
+                )
+            })?;
         let size = window.inner_size();
         let mut config = surface
             .get_default_config(&ctx.adapter, size.width.max(1), size.height.max(1))
-            .ok_or_else(|| anyhow!("the adapter {} cannot present to this window", ctx.describe()))?;
+            .ok_or_else(|| {
+                anyhow!(
+                    "the adapter {} cannot present to this window",
+                    ctx.describe()
+                )
+            })?;
         config.format = format;
         config.present_mode = wgpu::PresentMode::AutoVsync;
         surface.configure(&ctx.device, &config);
         let depth = frame::depth_view(&ctx, config.width, config.height);
         let points = PointRenderer::new(&ctx, format);
         let egui_ctx = egui::Context::default();
-        let egui_state = egui_winit::State::new(egui_ctx, egui::ViewportId::ROOT, &window, Some(window.scale_factor() as f32), None, None);
-        let egui_renderer = egui_wgpu::Renderer::new(&ctx.device, format, egui_wgpu::RendererOptions::default());
-        let path = opts.scene.clone().or_else(crate::cli::simulate::default_scene);
+        let egui_state = egui_winit::State::new(
+            egui_ctx,
+            egui::ViewportId::ROOT,
+            &window,
+            Some(window.scale_factor() as f32),
+            None,
+            None,
+        );
+        let egui_renderer =
+            egui_wgpu::Renderer::new(&ctx.device, format, egui_wgpu::RendererOptions::default());
+        let path = opts
+            .scene
+            .clone()
+            .or_else(crate::cli::simulate::default_scene);
         let sim = load_sim(&ctx, path.as_deref())?;
         let orbit = Orbit::framing(sim.bounds.0, sim.bounds.1);
         let mut s = State {
@@ -171,7 +229,10 @@ impl State {
 
     /// A scene file (`.toml`) replaces the scene; a material field (`.ply`) sets E and ν.
     fn load_file(&mut self, path: &std::path::Path) -> Result<()> {
-        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("ply")) {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("ply"))
+        {
             let field = crate::material::MaterialField::read(path)?;
             self.sim.load_material(&field);
             self.apply()?;
@@ -186,7 +247,11 @@ impl State {
 
     /// Renderers and display mode for the scene just loaded.
     fn on_new_scene(&mut self) -> Result<()> {
-        self.mesh = self.sim.mesh.as_ref().map(|(m, _)| MeshRenderer::new(&self.ctx, self.config.format, m));
+        self.mesh = self
+            .sim
+            .mesh
+            .as_ref()
+            .map(|(m, _)| MeshRenderer::new(&self.ctx, self.config.format, m));
         self.splat_view = match self.sim.splats {
             Some(_) => Some(SplatView::new(&self.ctx, self.config.format)?),
             None => None,
@@ -206,7 +271,10 @@ impl State {
         if self.settings.display != Display::Splats {
             return Ok(());
         }
-        let (Some(view), Some(splats)) = (self.splat_view.as_mut(), self.sim.splats.as_ref()) else { return Ok(()) };
+        let (Some(view), Some(splats)) = (self.splat_view.as_mut(), self.sim.splats.as_ref())
+        else {
+            return Ok(());
+        };
         let state = self.sim.solver.state()?;
         let positions: Vec<Vec3> = state.iter().map(|p| p.position()).collect();
         let grads: Vec<glam::Mat3> = state.iter().map(|p| p.deformation()).collect();
@@ -216,7 +284,11 @@ impl State {
             splats,
             &positions,
             &grads,
-            (self.orbit.eye(), self.orbit.target, self.orbit.fov_y.to_degrees()),
+            (
+                self.orbit.eye(),
+                self.orbit.target,
+                self.orbit.fov_y.to_degrees(),
+            ),
             (self.config.width, self.config.height),
             [b.r as f32, b.g as f32, b.b as f32],
         )
@@ -292,9 +364,16 @@ impl State {
     }
 
     fn poke_at(&mut self, p: Vec2) -> Result<bool> {
-        let Some(hit) = self.pick(p)? else { return Ok(false) };
+        let Some(hit) = self.pick(p)? else {
+            return Ok(false);
+        };
         let (_, dir) = self.orbit.ray(p, self.size());
-        self.sim.poke(hit, dir * self.settings.poke_strength, self.settings.poke_radius, 0.15);
+        self.sim.poke(
+            hit,
+            dir * self.settings.poke_strength,
+            self.settings.poke_radius,
+            0.15,
+        );
         self.stats.status = format!("poke at ({:.3}, {:.3}, {:.3})", hit.x, hit.y, hit.z);
         Ok(true)
     }
@@ -314,27 +393,40 @@ impl State {
                     Err(e) => format!("could not load {}: {e:#}", path.display()),
                 }
             }
-            WindowEvent::KeyboardInput { event, .. } if event.state == ElementState::Pressed => match &event.logical_key {
-                Key::Named(NamedKey::Space) => self.settings.playing = !self.settings.playing,
-                Key::Named(NamedKey::Escape) => event_loop.exit(),
-                Key::Character(c) => match c.to_lowercase().as_str() {
-                    "s" => self.settings.step_once = true,
-                    "r" => self.settings.reset = true,
-                    "h" => self.settings.help = !self.settings.help,
-                    "m" => {
-                        let order = [Display::Splats, Display::Mesh, Display::Particles, Display::EField];
-                        let available = |d: &Display| match d {
-                            Display::Splats => self.splat_view.is_some(),
-                            Display::Mesh => self.mesh.is_some(),
-                            _ => true,
-                        };
-                        let at = order.iter().position(|d| *d == self.settings.display).unwrap_or(0);
-                        self.settings.display = (1..=4).map(|k| order[(at + k) % 4]).find(available).unwrap_or(Display::Particles);
-                    }
+            WindowEvent::KeyboardInput { event, .. } if event.state == ElementState::Pressed => {
+                match &event.logical_key {
+                    Key::Named(NamedKey::Space) => self.settings.playing = !self.settings.playing,
+                    Key::Named(NamedKey::Escape) => event_loop.exit(),
+                    Key::Character(c) => match c.to_lowercase().as_str() {
+                        "s" => self.settings.step_once = true,
+                        "r" => self.settings.reset = true,
+                        "h" => self.settings.help = !self.settings.help,
+                        "m" => {
+                            let order = [
+                                Display::Splats,
+                                Display::Mesh,
+                                Display::Particles,
+                                Display::EField,
+                            ];
+                            let available = |d: &Display| match d {
+                                Display::Splats => self.splat_view.is_some(),
+                                Display::Mesh => self.mesh.is_some(),
+                                _ => true,
+                            };
+                            let at = order
+                                .iter()
+                                .position(|d| *d == self.settings.display)
+                                .unwrap_or(0);
+                            self.settings.display = (1..=4)
+                                .map(|k| order[(at + k) % 4])
+                                .find(available)
+                                .unwrap_or(Display::Particles);
+                        }
+                        _ => {}
+                    },
                     _ => {}
-                },
-                _ => {}
-            },
+                }
+            }
             WindowEvent::MouseWheel { delta, .. } => {
                 let steps = match delta {
                     MouseScrollDelta::LineDelta(_, y) => *y,
@@ -353,7 +445,10 @@ impl State {
                         self.mouse.pressed_at = Some(Instant::now());
                     }
                     MouseButton::Left => {
-                        let quick = self.mouse.pressed_at.is_some_and(|t| t.elapsed().as_secs_f32() < 0.25);
+                        let quick = self
+                            .mouse
+                            .pressed_at
+                            .is_some_and(|t| t.elapsed().as_secs_f32() < 0.25);
                         if self.mouse.dragging {
                             self.sim.release()?;
                             self.stats.status = "released".into();
@@ -361,7 +456,12 @@ impl State {
                                 // a flick: poke along the mouse motion, on the view plane
                                 let to = self.on_view_plane(self.mouse.pos, grab);
                                 let dir = (to - grab).normalize_or_zero();
-                                self.sim.poke(grab, dir * self.settings.poke_strength, self.settings.poke_radius, 0.15);
+                                self.sim.poke(
+                                    grab,
+                                    dir * self.settings.poke_strength,
+                                    self.settings.poke_radius,
+                                    0.15,
+                                );
                                 self.stats.status = "flick".into();
                             }
                         } else if self.mouse.grabbed.is_some() {
@@ -383,8 +483,14 @@ impl State {
                     self.orbit.pan(delta, self.size().y);
                 } else if self.mouse.left {
                     match self.mouse.grabbed {
-                        Some(grab) if !self.mouse.dragging && p.distance(self.mouse.press) > 4.0 => {
-                            let n = self.sim.grab(grab, self.settings.poke_radius, self.settings.drag_stiffness)?;
+                        Some(grab)
+                            if !self.mouse.dragging && p.distance(self.mouse.press) > 4.0 =>
+                        {
+                            let n = self.sim.grab(
+                                grab,
+                                self.settings.poke_radius,
+                                self.settings.drag_stiffness,
+                            )?;
                             self.mouse.dragging = true;
                             self.stats.status = format!("dragging {n} particles");
                         }
@@ -412,7 +518,12 @@ impl State {
         let pokes: Vec<Vec2> = self.scripted_pokes();
         for f in pokes {
             let hit = self.poke_at(f * size)?;
-            eprintln!("frame {}: scripted poke at pixel {:?}: {}", self.frame, f * size, if hit { "hit" } else { "missed the object" });
+            eprintln!(
+                "frame {}: scripted poke at pixel {:?}: {}",
+                self.frame,
+                f * size,
+                if hit { "hit" } else { "missed the object" }
+            );
         }
         if self.settings.reset {
             self.settings.reset = false;
@@ -428,14 +539,19 @@ impl State {
         }
         if self.settings.playing || self.settings.step_once {
             self.settings.step_once = false;
-            let budget = SCRIPT.with(|s| s.borrow().fixed_substeps).unwrap_or_else(|| {
-                (self.settings.sim_ms / self.ms_per_substep.max(0.01)).floor().max(1.0) as u32
-            });
+            let budget = SCRIPT
+                .with(|s| s.borrow().fixed_substeps)
+                .unwrap_or_else(|| {
+                    (self.settings.sim_ms / self.ms_per_substep.max(0.01))
+                        .floor()
+                        .max(1.0) as u32
+                });
             let st = self.sim.step(budget)?;
             let ms = sim_start.elapsed().as_secs_f32() * 1e3;
             self.ms_per_substep = 0.8 * self.ms_per_substep + 0.2 * ms / st.substeps.max(1) as f32;
             self.stats.substeps = st.substeps;
-            self.stats.realtime = st.substeps as f32 * st.dt / self.last.elapsed().as_secs_f32().max(1e-6);
+            self.stats.realtime =
+                st.substeps as f32 * st.dt / self.last.elapsed().as_secs_f32().max(1e-6);
         }
         self.stats.sim_ms = sim_start.elapsed().as_secs_f32() * 1e3;
         self.last = Instant::now();
@@ -446,7 +562,13 @@ impl State {
         self.update_splats()?;
         for (f, path) in self.opts_screenshots() {
             let aspect = size.x / size.y;
-            let img = frame::screenshot(&self.ctx, self.config.format, self.config.width, self.config.height, |pass| self.draw(pass, aspect))?;
+            let img = frame::screenshot(
+                &self.ctx,
+                self.config.format,
+                self.config.width,
+                self.config.height,
+                |pass| self.draw(pass, aspect),
+            )?;
             frame::save_png(&img, &path)?;
             eprintln!("frame {f}: screenshot {}", path.display());
         }
@@ -468,13 +590,25 @@ impl State {
 
     fn apply(&mut self) -> Result<()> {
         let s = &self.settings;
-        let g = self.sim.config.gravity.try_normalize().unwrap_or(Vec3::NEG_Y) * s.gravity;
-        self.sim.apply_settings(s.e_scale, s.override_poisson.then_some(s.poisson), g, s.damping)
+        let g = self
+            .sim
+            .config
+            .gravity
+            .try_normalize()
+            .unwrap_or(Vec3::NEG_Y)
+            * s.gravity;
+        self.sim.apply_settings(
+            s.e_scale,
+            s.override_poisson.then_some(s.poisson),
+            g,
+            s.damping,
+        )
     }
 
     fn present(&mut self, size: Vec2) -> Result<()> {
         let tex = match self.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(t) | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            wgpu::CurrentSurfaceTexture::Success(t)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
             wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
                 self.surface.configure(&self.ctx.device, &self.config);
                 return Ok(());
@@ -496,17 +630,30 @@ impl State {
                 self.stats.status = format!("{e:#}");
             }
         }
-        self.egui_state.handle_platform_output(&self.window, out.platform_output);
+        self.egui_state
+            .handle_platform_output(&self.window, out.platform_output);
         let jobs = egui_ctx.tessellate(out.shapes, out.pixels_per_point);
-        let screen = egui_wgpu::ScreenDescriptor { size_in_pixels: [self.config.width, self.config.height], pixels_per_point: out.pixels_per_point };
+        let screen = egui_wgpu::ScreenDescriptor {
+            size_in_pixels: [self.config.width, self.config.height],
+            pixels_per_point: out.pixels_per_point,
+        };
         for (id, deltas) in &out.textures_delta.set {
             for delta in deltas {
-                self.egui_renderer.update_texture(&self.ctx.device, &self.ctx.queue, *id, delta);
+                self.egui_renderer
+                    .update_texture(&self.ctx.device, &self.ctx.queue, *id, delta);
             }
         }
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        let extra = self.egui_renderer.update_buffers(&self.ctx.device, &self.ctx.queue, &mut enc, &jobs, &screen);
-        frame::draw_scene(&mut enc, &view, &self.depth, |pass| self.draw(pass, size.x / size.y));
+        let extra = self.egui_renderer.update_buffers(
+            &self.ctx.device,
+            &self.ctx.queue,
+            &mut enc,
+            &jobs,
+            &screen,
+        );
+        frame::draw_scene(&mut enc, &view, &self.depth, |pass| {
+            self.draw(pass, size.x / size.y)
+        });
         {
             let pass = enc.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("egui"),
@@ -514,16 +661,22 @@ impl State {
                     view: &view,
                     depth_slice: None,
                     resolve_target: None,
-                    ops: wgpu::Operations { load: wgpu::LoadOp::Load, store: wgpu::StoreOp::Store },
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Load,
+                        store: wgpu::StoreOp::Store,
+                    },
                 })],
                 depth_stencil_attachment: None,
                 timestamp_writes: None,
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            self.egui_renderer.render(&mut pass.forget_lifetime(), &jobs, &screen);
+            self.egui_renderer
+                .render(&mut pass.forget_lifetime(), &jobs, &screen);
         }
-        self.ctx.queue.submit(extra.into_iter().chain([enc.finish()]));
+        self.ctx
+            .queue
+            .submit(extra.into_iter().chain([enc.finish()]));
         self.ctx.queue.present(tex);
         for id in &out.textures_delta.free {
             self.egui_renderer.free_texture(id);
@@ -532,11 +685,25 @@ impl State {
     }
 
     fn scripted_pokes(&self) -> Vec<Vec2> {
-        SCRIPT.with(|s| s.borrow().pokes.iter().filter(|(f, _)| *f == self.frame).map(|(_, p)| *p).collect())
+        SCRIPT.with(|s| {
+            s.borrow()
+                .pokes
+                .iter()
+                .filter(|(f, _)| *f == self.frame)
+                .map(|(_, p)| *p)
+                .collect()
+        })
     }
 
     fn opts_screenshots(&self) -> Vec<(u64, PathBuf)> {
-        SCRIPT.with(|s| s.borrow().screenshots.iter().filter(|(f, _)| *f == self.frame).cloned().collect())
+        SCRIPT.with(|s| {
+            s.borrow()
+                .screenshots
+                .iter()
+                .filter(|(f, _)| *f == self.frame)
+                .cloned()
+                .collect()
+        })
     }
 }
 
@@ -564,9 +731,21 @@ impl ApplicationHandler for App {
     }
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
-        let Some(state) = self.state.as_mut() else { return };
-        let consumed = state.egui_state.on_window_event(&state.window, &event).consumed;
-        if consumed && !matches!(event, WindowEvent::RedrawRequested | WindowEvent::Resized(_) | WindowEvent::CloseRequested) {
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        let consumed = state
+            .egui_state
+            .on_window_event(&state.window, &event)
+            .consumed;
+        if consumed
+            && !matches!(
+                event,
+                WindowEvent::RedrawRequested
+                    | WindowEvent::Resized(_)
+                    | WindowEvent::CloseRequested
+            )
+        {
             return;
         }
         if let Err(e) = state.handle(&event, event_loop) {

@@ -13,7 +13,13 @@ pub struct Orbit {
 
 impl Default for Orbit {
     fn default() -> Self {
-        Orbit { target: Vec3::new(0.5, 0.35, 0.5), yaw: 0.6, pitch: 0.35, distance: 1.4, fov_y: 40f32.to_radians() }
+        Orbit {
+            target: Vec3::new(0.5, 0.35, 0.5),
+            yaw: 0.6,
+            pitch: 0.35,
+            distance: 1.4,
+            fov_y: 40f32.to_radians(),
+        }
     }
 }
 
@@ -22,11 +28,19 @@ impl Orbit {
     pub fn framing(lo: Vec3, hi: Vec3) -> Self {
         let radius = ((hi - lo).length() * 0.5).max(1e-3);
         let o = Orbit::default();
-        Orbit { target: (lo + hi) * 0.5, distance: radius / (o.fov_y * 0.5).tan() * 1.1, ..o }
+        Orbit {
+            target: (lo + hi) * 0.5,
+            distance: radius / (o.fov_y * 0.5).tan() * 1.1,
+            ..o
+        }
     }
 
     pub fn eye(&self) -> Vec3 {
-        let dir = Vec3::new(self.pitch.cos() * self.yaw.sin(), self.pitch.sin(), self.pitch.cos() * self.yaw.cos());
+        let dir = Vec3::new(
+            self.pitch.cos() * self.yaw.sin(),
+            self.pitch.sin(),
+            self.pitch.cos() * self.yaw.cos(),
+        );
         self.target + dir * self.distance
     }
 
@@ -35,13 +49,21 @@ impl Orbit {
     }
 
     pub fn proj(&self, aspect: f32) -> Mat4 {
-        Mat4::perspective_rh(self.fov_y, aspect.max(1e-3), self.distance * 0.01, self.distance * 10.0)
+        Mat4::perspective_rh(
+            self.fov_y,
+            aspect.max(1e-3),
+            self.distance * 0.01,
+            self.distance * 10.0,
+        )
     }
 
     /// Camera right and up in world space.
     pub fn basis(&self) -> (Vec3, Vec3) {
         let v = self.view();
-        (Vec3::new(v.x_axis.x, v.y_axis.x, v.z_axis.x), Vec3::new(v.x_axis.y, v.y_axis.y, v.z_axis.y))
+        (
+            Vec3::new(v.x_axis.x, v.y_axis.x, v.z_axis.x),
+            Vec3::new(v.x_axis.y, v.y_axis.y, v.z_axis.y),
+        )
     }
 
     /// The world-space ray (origin, unit direction) through pixel `p` of a `size` viewport.
@@ -91,11 +113,18 @@ mod tests {
 
     #[test]
     fn the_ray_through_the_centre_hits_the_target_and_picks_the_nearest() {
-        let o = Orbit { yaw: 0.7, pitch: 0.3, ..Orbit::default() };
+        let o = Orbit {
+            yaw: 0.7,
+            pitch: 0.3,
+            ..Orbit::default()
+        };
         let size = Vec2::new(800.0, 600.0);
         let (origin, dir) = o.ray(size * 0.5, size);
         let to_target = (o.target - origin).normalize();
-        assert!(dir.dot(to_target) > 0.99999, "centre ray misses the target: {dir} vs {to_target}");
+        assert!(
+            dir.dot(to_target) > 0.99999,
+            "centre ray misses the target: {dir} vs {to_target}"
+        );
         // two particles on the ray: the nearer one is picked; one off the ray is ignored
         let near = o.target + (o.eye() - o.target) * 0.25;
         let pts = [o.target, near, o.target + Vec3::new(0.3, 0.0, 0.0)];
@@ -115,6 +144,9 @@ mod tests {
         assert!(o.distance >= 0.05);
         let t = o.target;
         o.pan(Vec2::new(10.0, 0.0), 600.0);
-        assert!((o.target - t).dot(o.basis().0) < 0.0, "dragging right moves the scene right");
+        assert!(
+            (o.target - t).dot(o.basis().0) < 0.0,
+            "dragging right moves the scene right"
+        );
     }
 }

@@ -70,7 +70,10 @@ pub struct Stats {
 
 pub const HELP: &[(&str, &str)] = &[
     ("left click on the object", "poke it (along the view ray)"),
-    ("quick flick on the object", "poke it along the mouse motion"),
+    (
+        "quick flick on the object",
+        "poke it along the mouse motion",
+    ),
     ("left drag on the object", "drag it with a spring"),
     ("left drag elsewhere", "orbit"),
     ("right or middle drag", "pan"),
@@ -78,7 +81,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Space", "play / pause"),
     ("S", "one step"),
     ("R", "reset"),
-    ("M", "next display mode (splats / mesh / particles / E field)"),
+    (
+        "M",
+        "next display mode (splats / mesh / particles / E field)",
+    ),
     ("H", "this help"),
     ("drop a .toml file", "load that scene"),
     ("drop a .ply material file", "take E (and ν) from it"),
@@ -86,79 +92,116 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 /// Draws the panel; returns true when a setting that the solver must see changed.
-pub fn show(ui: &mut egui::Ui, s: &mut Settings, stats: &Stats, log_e: (f32, f32), presets: &[String], has: (bool, bool)) -> bool {
+pub fn show(
+    ui: &mut egui::Ui,
+    s: &mut Settings,
+    stats: &Stats,
+    log_e: (f32, f32),
+    presets: &[String],
+    has: (bool, bool),
+) -> bool {
     let (has_splats, has_mesh) = has;
     let before = s.clone();
-    egui::Panel::left("controls").default_size(240.0).show(ui, |ui| {
-        ui.heading("physdreamer");
-        ui.label(format!("{} — {} particles", stats.scene, stats.particles));
-        ui.label(format!("frame {:.1} ms, simulation {:.1} ms ({} substeps)", stats.frame_ms, stats.sim_ms, stats.substeps));
-        ui.label(format!("t = {:.2} s simulated ({:.2}x real time)", stats.sim_time, stats.realtime));
-        if !stats.status.is_empty() {
-            ui.label(RichText::new(&stats.status).color(Color32::LIGHT_YELLOW));
-        }
-        ui.separator();
-        ui.horizontal(|ui| {
-            if ui.button(if s.playing { "pause" } else { "play" }).clicked() {
-                s.playing = !s.playing;
+    egui::Panel::left("controls")
+        .default_size(240.0)
+        .show(ui, |ui| {
+            ui.heading("physdreamer");
+            ui.label(format!("{} — {} particles", stats.scene, stats.particles));
+            ui.label(format!(
+                "frame {:.1} ms, simulation {:.1} ms ({} substeps)",
+                stats.frame_ms, stats.sim_ms, stats.substeps
+            ));
+            ui.label(format!(
+                "t = {:.2} s simulated ({:.2}x real time)",
+                stats.sim_time, stats.realtime
+            ));
+            if !stats.status.is_empty() {
+                ui.label(RichText::new(&stats.status).color(Color32::LIGHT_YELLOW));
             }
-            if ui.button("step").clicked() {
-                s.step_once = true;
-            }
-            if ui.button("reset").clicked() {
-                s.reset = true;
-            }
-        });
-        ui.horizontal(|ui| {
-            ui.label("show");
-            if has_splats {
-                ui.selectable_value(&mut s.display, Display::Splats, "splats");
-            }
-            if has_mesh {
-                ui.selectable_value(&mut s.display, Display::Mesh, "mesh");
-            }
-            ui.selectable_value(&mut s.display, Display::Particles, "particles");
-            ui.selectable_value(&mut s.display, Display::EField, "E field");
-        });
-        ui.separator();
-        ui.label("interaction");
-        ui.add(egui::Slider::new(&mut s.poke_strength, 1.0..=500.0).logarithmic(true).text("poke m/s²"));
-        ui.add(egui::Slider::new(&mut s.poke_radius, 0.01..=0.2).text("radius m"));
-        ui.add(egui::Slider::new(&mut s.drag_stiffness, 10.0..=5000.0).logarithmic(true).text("drag 1/s²"));
-        if !presets.is_empty() {
-            ui.horizontal_wrapped(|ui| {
-                ui.label("scene pokes:");
-                for (i, name) in presets.iter().enumerate() {
-                    if ui.button(name).clicked() {
-                        s.preset = Some(i);
-                    }
-                }
-            });
-        }
-        ui.separator();
-        ui.label("material and forces");
-        ui.add(egui::Slider::new(&mut s.e_scale, 0.01..=100.0).logarithmic(true).text("E scale"));
-        ui.checkbox(&mut s.override_poisson, "override ν");
-        ui.add_enabled(s.override_poisson, egui::Slider::new(&mut s.poisson, 0.0..=0.49).text("ν"));
-        ui.add(egui::Slider::new(&mut s.damping, 0.0..=20.0).text("damping 1/s"));
-        ui.add(egui::Slider::new(&mut s.gravity, 0.0..=30.0).text("gravity m/s²"));
-        ui.add(egui::Slider::new(&mut s.sim_ms, 5.0..=500.0).logarithmic(true).text("sim ms/frame"));
-        if s.display == Display::EField {
             ui.separator();
-            legend(ui, log_e);
-        }
-        ui.separator();
-        ui.checkbox(&mut s.help, "keyboard and mouse help (H)");
-        if s.help {
-            egui::Grid::new("help").striped(true).show(ui, |ui| {
-                for (k, v) in HELP {
-                    ui.label(RichText::new(*k).strong());
-                    ui.label(*v);
-                    ui.end_row();
+            ui.horizontal(|ui| {
+                if ui
+                    .button(if s.playing { "pause" } else { "play" })
+                    .clicked()
+                {
+                    s.playing = !s.playing;
+                }
+                if ui.button("step").clicked() {
+                    s.step_once = true;
+                }
+                if ui.button("reset").clicked() {
+                    s.reset = true;
                 }
             });
-        }
-    });
+            ui.horizontal(|ui| {
+                ui.label("show");
+                if has_splats {
+                    ui.selectable_value(&mut s.display, Display::Splats, "splats");
+                }
+                if has_mesh {
+                    ui.selectable_value(&mut s.display, Display::Mesh, "mesh");
+                }
+                ui.selectable_value(&mut s.display, Display::Particles, "particles");
+                ui.selectable_value(&mut s.display, Display::EField, "E field");
+            });
+            ui.separator();
+            ui.label("interaction");
+            ui.add(
+                egui::Slider::new(&mut s.poke_strength, 1.0..=500.0)
+                    .logarithmic(true)
+                    .text("poke m/s²"),
+            );
+            ui.add(egui::Slider::new(&mut s.poke_radius, 0.01..=0.2).text("radius m"));
+            ui.add(
+                egui::Slider::new(&mut s.drag_stiffness, 10.0..=5000.0)
+                    .logarithmic(true)
+                    .text("drag 1/s²"),
+            );
+            if !presets.is_empty() {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label("scene pokes:");
+                    for (i, name) in presets.iter().enumerate() {
+                        if ui.button(name).clicked() {
+                            s.preset = Some(i);
+                        }
+                    }
+                });
+            }
+            ui.separator();
+            ui.label("material and forces");
+            ui.add(
+                egui::Slider::new(&mut s.e_scale, 0.01..=100.0)
+                    .logarithmic(true)
+                    .text("E scale"),
+            );
+            ui.checkbox(&mut s.override_poisson, "override ν");
+            ui.add_enabled(
+                s.override_poisson,
+                egui::Slider::new(&mut s.poisson, 0.0..=0.49).text("ν"),
+            );
+            ui.add(egui::Slider::new(&mut s.damping, 0.0..=20.0).text("damping 1/s"));
+            ui.add(egui::Slider::new(&mut s.gravity, 0.0..=30.0).text("gravity m/s²"));
+            ui.add(
+                egui::Slider::new(&mut s.sim_ms, 5.0..=500.0)
+                    .logarithmic(true)
+                    .text("sim ms/frame"),
+            );
+            if s.display == Display::EField {
+                ui.separator();
+                legend(ui, log_e);
+            }
+            ui.separator();
+            ui.checkbox(&mut s.help, "keyboard and mouse help (H)");
+            if s.help {
+                egui::Grid::new("help").striped(true).show(ui, |ui| {
+                    for (k, v) in HELP {
+                        ui.label(RichText::new(*k).strong());
+                        ui.label(*v);
+                        ui.end_row();
+                    }
+                });
+            }
+        });
     before.e_scale != s.e_scale
         || before.poisson != s.poisson
         || before.override_poisson != s.override_poisson
@@ -174,7 +217,10 @@ fn legend(ui: &mut egui::Ui, log_e: (f32, f32)) {
     for k in 0..n {
         let t = (k as f32 + 0.5) / n as f32;
         let x0 = rect.left() + rect.width() * k as f32 / n as f32;
-        let r = egui::Rect::from_min_max(egui::pos2(x0, rect.top()), egui::pos2(x0 + rect.width() / n as f32 + 0.5, rect.bottom()));
+        let r = egui::Rect::from_min_max(
+            egui::pos2(x0, rect.top()),
+            egui::pos2(x0 + rect.width() / n as f32 + 0.5, rect.bottom()),
+        );
         ui.painter().rect_filled(r, 0.0, ramp(t));
     }
     ui.horizontal(|ui| {
@@ -189,7 +235,11 @@ fn ramp(t: f32) -> Color32 {
     let c0 = [0.267, 0.005, 0.329];
     let c1 = [0.128, 0.567, 0.551];
     let c2 = [0.993, 0.906, 0.144];
-    let (a, b, u) = if t < 0.5 { (c0, c1, t * 2.0) } else { (c1, c2, (t - 0.5) * 2.0) };
+    let (a, b, u) = if t < 0.5 {
+        (c0, c1, t * 2.0)
+    } else {
+        (c1, c2, (t - 0.5) * 2.0)
+    };
     let mix = |i: usize| ((a[i] + (b[i] - a[i]) * u) * 255.0) as u8;
     Color32::from_rgb(mix(0), mix(1), mix(2))
 }

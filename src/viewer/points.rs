@@ -74,69 +74,60 @@ impl PointRenderer {
             label: Some("points"),
             source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/points.wgsl").into()),
         });
-        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("points"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("points"),
-            layout: Some(&pl),
-            vertex: wgpu::VertexState {
-                module: &module,
-                entry_point: Some("vs"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: Some(wgpu::DepthStencilState {
-                format: DEPTH_FORMAT,
-                depth_write_enabled: Some(true),
-                depth_compare: Some(wgpu::CompareFunction::Less),
-                stencil: Default::default(),
-                bias: Default::default(),
-            }),
-            multisample: Default::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("fs"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = super::frame::pipeline(ctx, "points", &module, &layout, &[], format, true);
         let uniform = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("points view"),
             size: std::mem::size_of::<ViewUniform>() as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        PointRenderer { pipeline, layout, uniform }
+        PointRenderer {
+            pipeline,
+            layout,
+            uniform,
+        }
     }
 
     /// Draws every particle of `solver` into `pass` (which must have a depth attachment).
-    pub fn draw(&self, ctx: &GpuContext, pass: &mut wgpu::RenderPass, solver: &Solver, style: &PointStyle) {
+    pub fn draw(
+        &self,
+        ctx: &GpuContext,
+        pass: &mut wgpu::RenderPass,
+        solver: &Solver,
+        style: &PointStyle,
+    ) {
         let u = ViewUniform {
             view_proj: style.view_proj.to_cols_array_2d(),
             right: style.right.extend(style.radius).to_array(),
-            up: style.up.extend(if style.e_field { 1.0 } else { 0.0 }).to_array(),
+            up: style
+                .up
+                .extend(if style.e_field { 1.0 } else { 0.0 })
+                .to_array(),
             highlight: style.highlight.0.extend(style.highlight.1).to_array(),
             log_e: [style.log_e_range.0, style.log_e_range.1, 0.0, 0.0],
         };
-        ctx.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&u));
+        ctx.queue
+            .write_buffer(&self.uniform, 0, bytemuck::bytes_of(&u));
         let bg = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("points"),
             layout: &self.layout,
             entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: self.uniform.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: solver.particle_buffer().as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 2, resource: solver.material_buffer().as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 3, resource: solver.ctl_buffer().as_entire_binding() },
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: self.uniform.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: solver.particle_buffer().as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: solver.material_buffer().as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: solver.ctl_buffer().as_entire_binding(),
+                },
             ],
         });
         pass.set_pipeline(&self.pipeline);

@@ -42,17 +42,50 @@ impl Sim {
         }
         let positions = self.positions()?.to_vec();
         let (_, att) = self.mesh.as_ref().expect("checked");
-        Ok(Some(att.deform(&positions).map_err(anyhow::Error::msg)?.position))
+        Ok(Some(
+            att.deform(&positions).map_err(anyhow::Error::msg)?.position,
+        ))
     }
 
-    pub fn new(ctx: &GpuContext, name: String, particles: ParticleSet, config: SolverConfig, presets: Vec<(String, Poke)>) -> Result<Self> {
+    pub fn new(
+        ctx: &GpuContext,
+        name: String,
+        particles: ParticleSet,
+        config: SolverConfig,
+        presets: Vec<(String, Poke)>,
+    ) -> Result<Self> {
         let solver = Solver::new(ctx, config.clone(), &particles)?;
-        let lo = particles.position.iter().fold(Vec3::splat(f32::MAX), |a, p| a.min(*p));
-        let hi = particles.position.iter().fold(Vec3::splat(f32::MIN), |a, p| a.max(*p));
-        let (elo, ehi) = particles.young.iter().fold((f32::MAX, f32::MIN), |(a, b), e| (a.min(*e), b.max(*e)));
+        let lo = particles
+            .position
+            .iter()
+            .fold(Vec3::splat(f32::MAX), |a, p| a.min(*p));
+        let hi = particles
+            .position
+            .iter()
+            .fold(Vec3::splat(f32::MIN), |a, p| a.max(*p));
+        let (elo, ehi) = particles
+            .young
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), e| (a.min(*e), b.max(*e)));
         let (l0, l1) = (elo.log10(), ehi.log10());
-        let log_e_range = if l1 - l0 < 0.5 { (l0 - 0.5, l1 + 0.5) } else { (l0, l1) };
-        Ok(Sim { name, particles, config, presets, solver, pokes: Vec::new(), positions: None, bounds: (lo, hi), log_e_range, mesh: None, splats: None })
+        let log_e_range = if l1 - l0 < 0.5 {
+            (l0 - 0.5, l1 + 0.5)
+        } else {
+            (l0, l1)
+        };
+        Ok(Sim {
+            name,
+            particles,
+            config,
+            presets,
+            solver,
+            pokes: Vec::new(),
+            positions: None,
+            bounds: (lo, hi),
+            log_e_range,
+            mesh: None,
+            splats: None,
+        })
     }
 
     /// Back to the initial state (keeps the live settings given).
@@ -71,13 +104,27 @@ impl Sim {
         if let Some(nu) = poisson {
             self.particles.poisson = nu;
         }
-        let (elo, ehi) = self.particles.young.iter().fold((f32::MAX, f32::MIN), |(a, b), e| (a.min(*e), b.max(*e)));
+        let (elo, ehi) = self
+            .particles
+            .young
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), e| (a.min(*e), b.max(*e)));
         let (l0, l1) = (elo.log10(), ehi.log10());
-        self.log_e_range = if l1 - l0 < 0.5 { (l0 - 0.5, l1 + 0.5) } else { (l0, l1) };
+        self.log_e_range = if l1 - l0 < 0.5 {
+            (l0 - 0.5, l1 + 0.5)
+        } else {
+            (l0, l1)
+        };
     }
 
     /// Applies the live material scale and Poisson ratio and the forces.
-    pub fn apply_settings(&mut self, e_scale: f32, poisson: Option<f32>, gravity: Vec3, damping: f32) -> Result<()> {
+    pub fn apply_settings(
+        &mut self,
+        e_scale: f32,
+        poisson: Option<f32>,
+        gravity: Vec3,
+        damping: f32,
+    ) -> Result<()> {
         let young: Vec<f32> = self.particles.young.iter().map(|e| e * e_scale).collect();
         let nu: Vec<f32> = match poisson {
             Some(nu) => vec![nu; young.len()],
@@ -105,7 +152,13 @@ impl Sim {
     /// PhysDreamer's poke at `centre`: v += force * dt within `radius` for `duration` from now.
     pub fn poke(&mut self, centre: Vec3, force: Vec3, radius: f32, duration: f32) {
         let start = self.solver.time() as f32;
-        self.pokes.push(Poke { centre, radius, force, start, duration });
+        self.pokes.push(Poke {
+            centre,
+            radius,
+            force,
+            start,
+            duration,
+        });
     }
 
     /// Starts dragging the particles within `radius` of `grab`.
@@ -118,12 +171,20 @@ impl Sim {
             .map(|(i, _)| i as u32)
             .collect();
         self.solver.set_drag_selection(&ids, grab)?;
-        self.solver.set_drag(Some(Drag { target: grab, stiffness, damping: 2.0 * stiffness.sqrt() }));
+        self.solver.set_drag(Some(Drag {
+            target: grab,
+            stiffness,
+            damping: 2.0 * stiffness.sqrt(),
+        }));
         Ok(ids.len())
     }
 
     pub fn move_drag(&mut self, target: Vec3, stiffness: f32) {
-        self.solver.set_drag(Some(Drag { target, stiffness, damping: 2.0 * stiffness.sqrt() }));
+        self.solver.set_drag(Some(Drag {
+            target,
+            stiffness,
+            damping: 2.0 * stiffness.sqrt(),
+        }));
     }
 
     pub fn release(&mut self) -> Result<()> {

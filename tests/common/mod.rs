@@ -6,6 +6,7 @@ use physdreamer::gpu::GpuContext;
 use physdreamer::solver::reference::{M3, V3};
 use physdreamer::ParticleSet;
 use rand::{Rng, SeedableRng};
+use std::path::{Path, PathBuf};
 
 pub fn gpu() -> GpuContext {
     GpuContext::from_env().expect("a wgpu adapter (on Linux without a GPU: mesa-vulkan-drivers)")
@@ -79,4 +80,24 @@ pub fn max_abs_diff(a: &[Vec3], b: &[Vec3]) -> f32 {
         .zip(b)
         .map(|(x, y)| (*x - *y).abs().max_element())
         .fold(0.0, f32::max)
+}
+
+/// A file of the shipped `data/` folder.
+pub fn data(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(p)
+}
+
+/// A file of the shared third-party asset folder (`$PHYSDREAMER_SHARED_DATA`, `/work/shared/data`
+/// or `../shared/data`), if present; tests that need one skip that part otherwise.
+pub fn shared(p: &str) -> Option<PathBuf> {
+    let roots = [
+        std::env::var_os("PHYSDREAMER_SHARED_DATA").map(PathBuf::from),
+        Some(PathBuf::from("/work/shared/data")),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")),
+    ];
+    roots
+        .into_iter()
+        .flatten()
+        .map(|r| r.join(p))
+        .find(|f| f.exists())
 }
