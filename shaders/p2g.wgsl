@@ -9,6 +9,7 @@
 @group(0) @binding(2) var<storage, read> cell_start: array<u32>;
 @group(0) @binding(3) var<storage, read> records: array<P2gRecord>;
 @group(0) @binding(4) var<storage, read_write> grid: array<GridMomentum>;
+@group(0) @binding(5) var<storage, read> row_count: array<u32>; // particles per cell row
 
 // One lane per node of an active block.
 @compute @workgroup_size(128)
@@ -26,6 +27,9 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
         for (var dy = 0; dy < 3; dy++) {
             let cy = node.y - dy;
             if (cz < 0 || cz > hi || cy < 0 || cy > hi || x0 > x1) {
+                continue;
+            }
+            if (row_count[u32(cz) * params.res + u32(cy)] == 0u) {
                 continue;
             }
             let r0 = cell_start[cell_index(vec3<i32>(x0, cy, cz), params.res)];

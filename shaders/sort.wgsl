@@ -1,5 +1,6 @@
 // Cell binning of the particles, without float atomics: count particles per grid cell,
-// prefix-sum the counts row by row, and list each cell's particles. The order inside a cell
+// prefix-sum the counts row by row (rows without particles are skipped), and list each
+// cell's particles. The order inside a cell
 // (from atomicAdd) is not deterministic; the stress stage ranks by particle index, so
 // everything downstream is. Also lists the active node blocks for P2G and the grid.
 
@@ -7,7 +8,7 @@
 @group(0) @binding(1) var<storage, read> particles: array<Particle>;
 @group(0) @binding(2) var<storage, read_write> cell_count: array<atomic<u32>>;
 @group(0) @binding(3) var<storage, read_write> particle_bin: array<vec2<u32>>; // cell, slot
-@group(0) @binding(4) var<storage, read_write> rows: array<u32>; // row sums, then row starts
+@group(0) @binding(4) var<storage, read_write> rows: array<atomic<u32>>; // row counts, then row starts
 @group(0) @binding(5) var<storage, read_write> cell_start: array<u32>; // res^3 + 1 entries
 @group(0) @binding(6) var<storage, read_write> sorted_id: array<u32>;
 @group(0) @binding(7) var<storage, read_write> active_blocks: array<u32>; // dispatch args (3), list
@@ -22,6 +23,7 @@ fn bin(@builtin(global_invocation_id) gid: vec3<u32>) {
     let xg = particles[p].x.xyz * params.inv_dx;
     let cell = cell_index(base_cell(xg, params.res), params.res);
     let slot = atomicAdd(&cell_count[cell], 1u);
+    atomicAdd(&rows[cell / params.res], 1u);
     particle_bin[p] = vec2<u32>(cell, slot);
 }
 
@@ -29,27 +31,25 @@ fn n_rows() -> u32 {
     return params.res * params.res;
 }
 
-// Per row of cells: particle count, and marks on the cell blocks that hold particles.
+// Per non-empty row of cells (its count comes from `bin`): marks on the cell blocks that hold
+// particles. Empty rows cost one load, so the dense part of a substep stays small.
 @compute @workgroup_size(64)
 fn scan_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r = gid.x;
-    if (r >= n_rows()) {
+    if (r >= n_rows() || atomicLoad(&rows[r]) == 0u) {
         return;
     }
     let y = r % params.res;
     let z = r / params.res;
     let block_row = block_id(vec3<u32>(0u, y, z) / BLOCK, params.res);
-    var sum = 0u;
     var last = 0xffffffffu;
     for (var x = 0u; x < params.res; x++) {
         let c = atomicLoad(&cell_count[r * params.res + x]);
-        sum += c;
         if (c > 0u && (x >> 3u) != last) {
             last = x >> 3u;
             atomicOr(&block_mark[block_row + last], 1u);
         }
     }
-    rows[r] = sum;
 }
 
 // A node block receives P2G mass from its own cell block and the blocks just below it
@@ -88,7 +88,7 @@ fn scan_global(@builtin(local_invocation_index) t: u32) {
     let bhi = min(blo + bchunk, nbt);
     var sum = 0u;
     for (var r = lo; r < hi; r++) {
-        sum += rows[r];
+        sum += atomicLoad(&rows[r]);
     }
     var act = 0u;
     for (var b = blo; b < bhi; b++) {
@@ -116,8 +116,8 @@ fn scan_global(@builtin(local_invocation_index) t: u32) {
     workgroupBarrier();
     var s = chunk_sum[t];
     for (var r = lo; r < hi; r++) {
-        let c = rows[r];
-        rows[total + r] = s;
+        let c = atomicLoad(&rows[r]);
+        atomicStore(&rows[total + r], s);
         s += c;
     }
     var a = chunk_active[t];
@@ -134,14 +134,15 @@ fn scan_global(@builtin(local_invocation_index) t: u32) {
     }
 }
 
-// Exclusive prefix of the cell counts: every cell gets its start, empty ones too.
+// Exclusive prefix of the cell counts within every non-empty row (P2G skips empty rows, so
+// their cell starts are never read).
 @compute @workgroup_size(64)
 fn scan_cells(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r = gid.x;
-    if (r >= n_rows()) {
+    if (r >= n_rows() || atomicLoad(&rows[r]) == 0u) {
         return;
     }
-    var s = rows[n_rows() + r];
+    var s = atomicLoad(&rows[n_rows() + r]);
     for (var x = 0u; x < params.res; x++) {
         let i = r * params.res + x;
         cell_start[i] = s;
@@ -166,5 +167,7 @@ fn unbin(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (p >= params.n_particles) {
         return;
     }
-    atomicStore(&cell_count[particle_bin[p].x], 0u);
+    let cell = particle_bin[p].x;
+    atomicStore(&cell_count[cell], 0u);
+    atomicStore(&rows[cell / params.res], 0u);
 }
