@@ -108,9 +108,4 @@ impl SolverConfig {
     }
 }
 
-/// Lame parameters (mu, lambda) of Young's modulus `e` and Poisson ratio `nu`.
-pub fn lame(e: f64, nu: f64) -> (f64, f64) {
-    let mu = e / (2.0 * (1.0 + nu));
-    let lambda = e * nu / ((1.0 + nu) * (1.0 - 2.0 * nu));
-    (mu, lambda)
-}
+pub use super::reference::lame;

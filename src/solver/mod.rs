@@ -185,7 +185,11 @@ impl Solver {
                     ],
                 )
             }),
-            p2g: s_p2g.bind(ctx, &params, &[&active, &cell_start, &records, &grid, &rows]),
+            p2g: s_p2g.bind(
+                ctx,
+                &params,
+                &[&active, &cell_start, &records, &grid, &rows],
+            ),
             grid_update: s_grid.bind(ctx, &params, &[&active, &grid, &grid_v]),
             g2p: [0, 1].map(|i| {
                 s_g2p.bind(

@@ -1,8 +1,11 @@
-//! The CPU reference solver in f64 (nalgebra): the same MLS-MPM scheme as the WGSL stages,
-//! written for clarity rather than speed, with a plain scatter P2G. Tests compare the GPU
-//! solver against it; it is also the ground truth for the per-stage tests.
+//! The CPU reference solver: the same MLS-MPM scheme as the WGSL stages, written for clarity
+//! rather than speed, with a plain scatter P2G. Tests compare the GPU solver against it in
+//! f64; it is also the ground truth for the per-stage tests. It is generic over its scalar
+//! ([`Real`]): with dual numbers (`num_dual::Dual64`) it gives exact forward derivatives of a
+//! whole run with respect to any input (E, ν, initial velocity), an independent check for
+//! gradients.
 
-use super::config::{lame, Drag, Material, Poke, SolverConfig, Wall};
+use super::config::{Drag, Material, Poke, SolverConfig, Wall};
 use super::validate::{self, SolverError};
 use crate::particles::ParticleSet;
 use nalgebra::{Matrix3, Vector3};
@@ -10,113 +13,169 @@ use nalgebra::{Matrix3, Vector3};
 pub type V3 = Vector3<f64>;
 pub type M3 = Matrix3<f64>;
 
+/// The reference solver's scalar: `f64`, or a dual number for forward derivatives.
+pub trait Real: nalgebra::RealField + Copy {
+    /// The real part (for branches, cell indices and reports).
+    fn re(self) -> f64;
+    /// A constant.
+    fn c(x: f64) -> Self {
+        nalgebra::convert(x)
+    }
+}
+
+impl Real for f64 {
+    fn re(self) -> f64 {
+        self
+    }
+}
+
+impl Real for num_dual::Dual64 {
+    fn re(self) -> f64 {
+        self.re
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
-pub struct RefParticle {
-    pub x: V3,
-    pub v: V3,
-    pub c: M3,
-    pub f: M3,
+pub struct RefParticle<T: Real = f64> {
+    pub x: Vector3<T>,
+    pub v: Vector3<T>,
+    pub c: Matrix3<T>,
+    pub f: Matrix3<T>,
 }
 
 /// Grid node after P2G: momentum, mass, anchored mass.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct RefNode {
-    pub mv: V3,
-    pub m: f64,
-    pub m_anchor: f64,
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RefNode<T: Real = f64> {
+    pub mv: Vector3<T>,
+    pub m: T,
+    pub m_anchor: T,
     /// Velocity after the grid update.
-    pub v: V3,
+    pub v: Vector3<T>,
 }
 
-pub struct Reference {
+impl<T: Real> Default for RefNode<T> {
+    fn default() -> Self {
+        RefNode {
+            mv: Vector3::zeros(),
+            m: T::zero(),
+            m_anchor: T::zero(),
+            v: Vector3::zeros(),
+        }
+    }
+}
+
+pub struct Reference<T: Real = f64> {
     pub cfg: SolverConfig,
-    pub particles: Vec<RefParticle>,
-    pub young: Vec<f64>,
-    pub poisson: Vec<f64>,
-    pub mass: Vec<f64>,
-    pub volume: Vec<f64>,
+    pub particles: Vec<RefParticle<T>>,
+    pub young: Vec<T>,
+    pub poisson: Vec<T>,
+    pub mass: Vec<T>,
+    pub volume: Vec<T>,
     pub anchored: Vec<bool>,
     /// Dragged particles and their offsets from the grab point.
-    pub drag_offset: Vec<Option<V3>>,
+    pub drag_offset: Vec<Option<Vector3<T>>>,
     pub pokes: Vec<Poke>,
     pub drag: Option<Drag>,
     pub time: f64,
     pub step: u64,
     /// The grid of the last substep, keyed by node index (x fastest).
-    pub grid: std::collections::BTreeMap<[i32; 3], RefNode>,
+    pub grid: std::collections::BTreeMap<[i32; 3], RefNode<T>>,
+}
+
+fn v3<T: Real>(v: glam::Vec3) -> Vector3<T> {
+    Vector3::new(T::c(v.x as f64), T::c(v.y as f64), T::c(v.z as f64))
+}
+
+/// Lamé parameters (mu, lambda) of Young's modulus `e` and Poisson ratio `nu`.
+pub fn lame<T: Real>(e: T, nu: T) -> (T, T) {
+    let one = T::one();
+    (
+        e / (T::c(2.0) * (one + nu)),
+        e * nu / ((one + nu) * (one - T::c(2.0) * nu)),
+    )
 }
 
 /// The rotation of F's sign-corrected SVD, R = U V^T with det R = +1 (the smallest singular
 /// value takes the sign of det F), as fixed-corotated elasticity uses.
-pub fn rotation(f: &M3) -> M3 {
+pub fn rotation<T: Real>(f: &Matrix3<T>) -> Matrix3<T> {
     let svd = f.svd(true, true);
-    let (mut u, s, mut vt) = (svd.u.unwrap(), svd.singular_values, svd.v_t.unwrap());
-    let k = s.imin();
-    if u.determinant() < 0.0 {
+    let (mut u, s, mut vt) = (
+        svd.u.expect("asked for U"),
+        svd.singular_values,
+        svd.v_t.expect("asked for V^T"),
+    );
+    let k = (0..3)
+        .min_by(|&a, &b| s[a].re().total_cmp(&s[b].re()))
+        .unwrap_or(2);
+    if u.determinant().re() < 0.0 {
         u.set_column(k, &(-u.column(k)));
     }
-    if vt.determinant() < 0.0 {
+    if vt.determinant().re() < 0.0 {
         vt.set_row(k, &(-vt.row(k)));
     }
     u * vt
 }
 
 /// Kirchhoff stress of `model` (see `shaders/mpm_common.wgsl`).
-pub fn kirchhoff(f: &M3, mu: f64, lambda: f64, model: Material) -> M3 {
+pub fn kirchhoff<T: Real>(f: &Matrix3<T>, mu: T, lambda: T, model: Material) -> Matrix3<T> {
     let j = f.determinant();
+    let id = Matrix3::<T>::identity();
     match model {
         Material::FixedCorotated => {
-            2.0 * mu * (f - rotation(f)) * f.transpose() + M3::identity() * (lambda * j * (j - 1.0))
+            (f - rotation(f)) * f.transpose() * (T::c(2.0) * mu)
+                + id * (lambda * j * (j - T::one()))
         }
         Material::NeoHookean => {
-            mu * (f * f.transpose() - M3::identity()) + M3::identity() * (lambda * j.max(1e-6).ln())
+            (f * f.transpose() - id) * mu + id * (lambda * j.max(T::c(1e-6)).ln())
         }
     }
 }
 
 /// Quadratic B-spline weight of node offset `o` for fractional position `fx`.
-pub fn bspline(fx: f64, o: i32) -> f64 {
+pub fn bspline<T: Real>(fx: T, o: i32) -> T {
+    let h = T::c(0.5);
     match o {
-        0 => 0.5 * (1.5 - fx).powi(2),
-        1 => 0.75 - (fx - 1.0).powi(2),
-        _ => 0.5 * (fx - 0.5).powi(2),
+        0 => h * (T::c(1.5) - fx).powi(2),
+        1 => T::c(0.75) - (fx - T::one()).powi(2),
+        _ => h * (fx - h).powi(2),
     }
 }
 
-fn base_cell(xg: &V3, res: u32) -> [i32; 3] {
+fn base_cell<T: Real>(xg: &Vector3<T>, res: u32) -> [i32; 3] {
     let hi = res as i32 - 3;
-    [0, 1, 2].map(|a| ((xg[a] - 0.5).floor() as i32).clamp(0, hi))
+    [0, 1, 2].map(|a| ((xg[a].re() - 0.5).floor() as i32).clamp(0, hi))
 }
 
 fn stencil() -> impl Iterator<Item = [i32; 3]> {
     (0..27).map(|k| [k % 3, (k / 3) % 3, k / 9])
 }
 
-impl Reference {
+fn ivec<T: Real>(i: [i32; 3]) -> Vector3<T> {
+    Vector3::new(T::c(i[0] as f64), T::c(i[1] as f64), T::c(i[2] as f64))
+}
+
+impl<T: Real> Reference<T> {
     pub fn new(cfg: SolverConfig, set: &ParticleSet) -> Result<Self, SolverError> {
-        validate::check(
-            &cfg,
-            set,
-            &wgpu::Limits {
-                max_storage_buffer_binding_size: u32::MAX as u64,
-                max_buffer_size: u64::MAX,
-                ..Default::default()
-            },
-        )?;
-        let v3 = |v: glam::Vec3| V3::new(v.x as f64, v.y as f64, v.z as f64);
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: u32::MAX as u64,
+            max_buffer_size: u64::MAX,
+            ..Default::default()
+        };
+        validate::check(&cfg, set, &limits)?;
+        let scalars = |v: &[f32]| v.iter().map(|&e| T::c(e as f64)).collect::<Vec<T>>();
         Ok(Reference {
             particles: (0..set.len())
                 .map(|i| RefParticle {
                     x: v3(set.position[i]),
                     v: v3(set.velocity[i]),
-                    c: M3::zeros(),
-                    f: M3::identity(),
+                    c: Matrix3::zeros(),
+                    f: Matrix3::identity(),
                 })
                 .collect(),
-            young: set.young.iter().map(|&e| e as f64).collect(),
-            poisson: set.poisson.iter().map(|&e| e as f64).collect(),
-            mass: (0..set.len()).map(|i| set.mass(i) as f64).collect(),
-            volume: set.volume.iter().map(|&e| e as f64).collect(),
+            young: scalars(&set.young),
+            poisson: scalars(&set.poisson),
+            mass: (0..set.len()).map(|i| T::c(set.mass(i) as f64)).collect(),
+            volume: scalars(&set.volume),
             anchored: set.anchored.clone(),
             drag_offset: vec![None; set.len()],
             pokes: Vec::new(),
@@ -132,70 +191,65 @@ impl Reference {
     pub fn substep(&mut self, dt: f64) -> Result<(), SolverError> {
         let cfg = self.cfg.clone();
         let res = cfg.grid_res;
-        let dx = 1.0 / res as f64;
-        let inv_dx = res as f64;
+        let dtt = T::c(dt);
+        let dx = T::c(1.0 / res as f64);
+        let inv_dx = T::c(res as f64);
         // P2G (scatter)
         self.grid.clear();
         for (p, pt) in self.particles.iter().enumerate() {
             let (mu, lambda) = lame(self.young[p], self.poisson[p]);
             let tau = kirchhoff(&pt.f, mu, lambda, cfg.material);
             let m = self.mass[p];
-            let a = pt.c * m - tau * (dt * self.volume[p] * 4.0 * inv_dx * inv_dx);
+            let a = pt.c * m - tau * (dtt * self.volume[p] * T::c(4.0) * inv_dx * inv_dx);
             let xg = pt.x * inv_dx;
             let base = base_cell(&xg, res);
-            let fx = xg - V3::new(base[0] as f64, base[1] as f64, base[2] as f64);
+            let fx = xg - ivec::<T>(base);
             for o in stencil() {
                 let w = bspline(fx.x, o[0]) * bspline(fx.y, o[1]) * bspline(fx.z, o[2]);
-                let dpos = (V3::new(o[0] as f64, o[1] as f64, o[2] as f64) - fx) * dx;
+                let dpos = (ivec::<T>(o) - fx) * dx;
                 let node = self
                     .grid
                     .entry([base[0] + o[0], base[1] + o[1], base[2] + o[2]])
                     .or_default();
                 node.m += w * m;
-                node.m_anchor += if self.anchored[p] { w * m } else { 0.0 };
+                if self.anchored[p] {
+                    node.m_anchor += w * m;
+                }
                 node.mv += (pt.v * m + a * dpos) * w;
             }
         }
         // grid update
-        let g = V3::new(
-            cfg.gravity.x as f64,
-            cfg.gravity.y as f64,
-            cfg.gravity.z as f64,
-        );
+        let g = v3::<T>(cfg.gravity);
         let lo = cfg.wall_cells as i32;
         let hi = res as i32 - cfg.wall_cells as i32;
         for (idx, node) in self.grid.iter_mut() {
-            if node.m <= 0.0 {
+            if node.m.re() <= 0.0 {
                 continue;
             }
-            let mut v = node.mv / node.m + g * dt;
+            let mut v = node.mv / node.m + g * dtt;
             if cfg.damping > 0.0 {
-                v *= (-(cfg.damping as f64) * dt).exp();
+                v *= (-(T::c(cfg.damping as f64)) * dtt).exp();
             }
-            if node.m_anchor > 0.0 {
-                v = V3::zeros();
+            if node.m_anchor.re() > 0.0 {
+                v = Vector3::zeros();
             }
-            for a in 0..3 {
-                let (l, h) = (idx[a] < lo, idx[a] > hi);
-                match cfg.wall {
-                    Wall::None => {}
-                    Wall::Slip => {
-                        if (l && v[a] < 0.0) || (h && v[a] > 0.0) {
-                            v[a] = 0.0;
-                        }
+            if cfg.wall == Wall::Slip {
+                for a in 0..3 {
+                    let (l, h) = (idx[a] < lo, idx[a] > hi);
+                    if (l && v[a].re() < 0.0) || (h && v[a].re() > 0.0) {
+                        v[a] = T::zero();
                     }
-                    Wall::Sticky => {}
                 }
             }
             if cfg.wall == Wall::Sticky && (0..3).any(|a| idx[a] < lo || idx[a] > hi) {
-                v = V3::zeros();
+                v = Vector3::zeros();
             }
             if let Some(gr) = cfg.ground {
                 if (idx[1] as f32 * (1.0 / res as f32)) <= gr.height {
                     if gr.sticky {
-                        v = V3::zeros();
-                    } else {
-                        v.y = v.y.max(0.0);
+                        v = Vector3::zeros();
+                    } else if v.y.re() < 0.0 {
+                        v.y = T::zero();
                     }
                 }
             }
@@ -211,45 +265,46 @@ impl Reference {
         for p in 0..self.particles.len() {
             let pt = &mut self.particles[p];
             if self.anchored[p] {
-                pt.v = V3::zeros();
-                pt.c = M3::zeros();
+                pt.v = Vector3::zeros();
+                pt.c = Matrix3::zeros();
                 continue;
             }
             let xg = pt.x * inv_dx;
             let base = base_cell(&xg, res);
-            let fx = xg - V3::new(base[0] as f64, base[1] as f64, base[2] as f64);
-            let mut v = V3::zeros();
-            let mut b = M3::zeros();
+            let fx = xg - ivec::<T>(base);
+            let mut v = Vector3::<T>::zeros();
+            let mut b = Matrix3::<T>::zeros();
             for o in stencil() {
                 let w = bspline(fx.x, o[0]) * bspline(fx.y, o[1]) * bspline(fx.z, o[2]);
                 let gv = self.grid[&[base[0] + o[0], base[1] + o[1], base[2] + o[2]]].v;
-                let dpos = V3::new(o[0] as f64, o[1] as f64, o[2] as f64) - fx;
+                let dpos = ivec::<T>(o) - fx;
                 v += gv * w;
                 b += gv * dpos.transpose() * w;
             }
-            let c = b * (4.0 * inv_dx);
-            pt.f = (M3::identity() + c * dt) * pt.f;
+            let c = b * (T::c(4.0) * inv_dx);
+            pt.f = (Matrix3::identity() + c * dtt) * pt.f;
             pt.c = c;
-            pt.x += v * dt;
+            pt.x += v * dtt;
             if let Some(k) = poke {
-                let centre = V3::new(k.centre.x as f64, k.centre.y as f64, k.centre.z as f64);
-                if (pt.x - centre).norm() < k.radius as f64 {
-                    v += V3::new(k.force.x as f64, k.force.y as f64, k.force.z as f64) * dt;
+                if (pt.x - v3::<T>(k.centre)).norm().re() < k.radius as f64 {
+                    v += v3::<T>(k.force) * dtt;
                 }
             }
             if let (Some(d), Some(off)) = (self.drag, self.drag_offset[p]) {
-                let target = V3::new(d.target.x as f64, d.target.y as f64, d.target.z as f64);
-                let a = (target + off - pt.x) * d.stiffness as f64 - v * d.damping as f64;
-                v += a * dt;
+                let a = (v3::<T>(d.target) + off - pt.x) * T::c(d.stiffness as f64)
+                    - v * T::c(d.damping as f64);
+                v += a * dtt;
             }
             pt.v = v;
             let finite =
                 pt.x.iter()
                     .chain(pt.v.iter())
                     .chain(pt.f.iter())
-                    .all(|e| e.is_finite());
-            let xn = pt.x * inv_dx;
-            let inside = xn.iter().all(|&e| e >= 0.5 && e < res as f64 - 1.5);
+                    .all(|e| e.re().is_finite());
+            let inside = pt.x.iter().all(|e| {
+                let xn = e.re() * res as f64;
+                xn >= 0.5 && xn < res as f64 - 1.5
+            });
             if !finite || !inside {
                 let what = if finite {
                     "left the simulation grid"
@@ -268,20 +323,19 @@ impl Reference {
         Ok(())
     }
 
-    /// Positions as f32 vectors, for comparison with the GPU.
+    /// Positions (real parts) as f32 vectors, for comparison with the GPU.
     pub fn positions(&self) -> Vec<glam::Vec3> {
         self.particles
             .iter()
-            .map(|p| glam::Vec3::new(p.x.x as f32, p.x.y as f32, p.x.z as f32))
+            .map(|p| glam::Vec3::new(p.x.x.re() as f32, p.x.y.re() as f32, p.x.z.re() as f32))
             .collect()
     }
 
     /// Total linear momentum.
-    pub fn momentum(&self) -> V3 {
+    pub fn momentum(&self) -> Vector3<T> {
         self.particles
             .iter()
             .zip(&self.mass)
-            .map(|(p, m)| p.v * *m)
-            .sum()
+            .fold(Vector3::zeros(), |acc, (p, m)| acc + p.v * *m)
     }
 }
