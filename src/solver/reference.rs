@@ -96,8 +96,28 @@ pub fn lame<T: Real>(e: T, nu: T) -> (T, T) {
 }
 
 /// The rotation of F's sign-corrected SVD, R = U V^T with det R = +1 (the smallest singular
-/// value takes the sign of det F), as fixed-corotated elasticity uses.
+/// value takes the sign of det F), as fixed-corotated elasticity uses. For det F > 0 this is
+/// the polar rotation, computed by Newton's iteration X <- (X + X^-T) / 2: a smooth function of
+/// F also at repeated singular values (F = I), so dual numbers carry exact derivatives through
+/// it; inverted F goes through the SVD.
 pub fn rotation<T: Real>(f: &Matrix3<T>) -> Matrix3<T> {
+    if f.determinant().re() > 1e-9 {
+        let mut x = *f;
+        let mut settled = false;
+        for _ in 0..60 {
+            let Some(inv) = x.try_inverse() else { break };
+            let next = (x + inv.transpose()) * T::c(0.5);
+            let change = (next - x).iter().map(|e| e.re().abs()).fold(0.0, f64::max);
+            x = next;
+            if settled {
+                return x;
+            }
+            settled = change < 1e-14;
+        }
+        if settled {
+            return x;
+        }
+    }
     let svd = f.svd(true, true);
     let (mut u, s, mut vt) = (
         svd.u.expect("asked for U"),
