@@ -31,13 +31,13 @@ fn shipped_scenes_load_with_expected_counts() {
     assert_eq!(jelly.name, "jelly");
     assert_eq!(jelly.splats.as_ref().unwrap().len(), 13_578);
     assert!(
-        near(jelly.particles.len(), 45_410, 0.01),
+        near(jelly.particles.len(), 15_830, 0.01),
         "{}",
         jelly.particles.len()
     );
     let anchored = jelly.particles.anchored.iter().filter(|&&a| a).count();
     assert!(anchored > jelly.particles.len() / 3 && anchored < jelly.particles.len() * 2 / 3);
-    assert_eq!(jelly.config.grid_res, 48);
+    assert_eq!(jelly.config.grid_res, 32);
     assert_eq!(jelly.config.wall, Wall::Slip);
     assert_eq!(
         jelly
@@ -440,7 +440,7 @@ fn inspect_reports_counts_bounds_spacing_and_volumes() {
         "volume per particle",
         "poke `tap_top`",
         "`front`",
-        "grid 48^3",
+        "grid 32^3",
     ] {
         assert!(r.contains(needle), "report lacks `{needle}`:\n{r}");
     }

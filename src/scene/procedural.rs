@@ -281,7 +281,7 @@ poisson = 0.35
 density = 1000.0
 
 [solver]
-grid_res = 48
+grid_res = 32      # coarse enough to run at interactive rates without a GPU
 gravity = [0.0, -9.8, 0.0]
 damping = 0.5
 wall = "slip"
