@@ -13,6 +13,9 @@ pub struct ViewArgs {
     /// values the particles take (nearest point).
     #[arg(long)]
     pub material: Option<PathBuf>,
+    /// Display mode to start in: splats, mesh, particles or e-field.
+    #[arg(long, value_parser = parse_display)]
+    pub display: Option<viewer::Display>,
     /// Window size in pixels.
     #[arg(long, default_value_t = 1280)]
     pub width: u32,
@@ -32,6 +35,18 @@ pub struct ViewArgs {
     /// budget, so that a scripted run is reproducible.
     #[arg(long)]
     pub substeps: Option<u32>,
+}
+
+fn parse_display(s: &str) -> Result<viewer::Display, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "splats" => Ok(viewer::Display::Splats),
+        "mesh" => Ok(viewer::Display::Mesh),
+        "particles" => Ok(viewer::Display::Particles),
+        "e-field" | "efield" | "e" => Ok(viewer::Display::EField),
+        other => Err(format!(
+            "unknown display mode {other:?}: use splats, mesh, particles or e-field"
+        )),
+    }
 }
 
 fn frame_and_rest<'a>(flag: &str, s: &'a str) -> Result<(u64, &'a str)> {
@@ -54,6 +69,7 @@ pub fn run(a: ViewArgs, adapter: Option<String>) -> Result<()> {
         exit_after: a.exit_after,
         fixed_substeps: a.substeps,
         material: a.material,
+        display: a.display,
         ..Default::default()
     };
     for s in &a.screenshot {

@@ -18,7 +18,8 @@ use blit::SplatView;
 use glam::{Vec2, Vec3};
 use mesh::MeshRenderer;
 use orbit::Orbit;
-use panel::{Display, Settings, Stats};
+pub use panel::Display;
+use panel::{Settings, Stats};
 use points::{PointRenderer, PointStyle};
 use sim::Sim;
 use std::path::PathBuf;
@@ -47,6 +48,8 @@ pub struct ViewerOptions {
     pub fixed_substeps: Option<u32>,
     /// A material field file to load at start.
     pub material: Option<PathBuf>,
+    /// The display mode to start in (default: splats, else mesh, else particles).
+    pub display: Option<Display>,
 }
 
 pub fn run(opts: ViewerOptions) -> Result<()> {
@@ -221,6 +224,17 @@ impl State {
         s.on_new_scene()?;
         if let Some(m) = &opts.material {
             s.load_file(m)?;
+        }
+        if let Some(d) = opts.display {
+            let available = match d {
+                Display::Splats => s.splat_view.is_some(),
+                Display::Mesh => s.mesh.is_some(),
+                _ => true,
+            };
+            if !available {
+                anyhow::bail!("the scene has nothing to show in the {d:?} view");
+            }
+            s.settings.display = d;
         }
         s.settings.damping = s.sim.config.damping;
         s.settings.gravity = s.sim.config.gravity.length();
