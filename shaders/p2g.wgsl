@@ -1,8 +1,10 @@
-// Particle-to-grid transfer as a gather: one invocation per node of an active block sums,
-// in a fixed order, the records of the particles whose stencils cover it. Those lie in 3x3
-// rows of three cells each; with cells indexed x-fastest, each row is one contiguous run of
-// the cell-sorted records. No atomics, so the sums are bit-reproducible; the order is fixed:
-// rows by (dz, dy), within a row by cell, within a cell by particle index.
+// Particle-to-grid transfer as a gather: every grid node of an active block sums, in a fixed
+// order, the records of the particles whose stencils cover it. Those lie in rows of three
+// cells; with cells indexed x-fastest, each row is one contiguous run of the cell-sorted
+// records. No atomics, so the sums are bit-reproducible; the order is fixed: rows by (z, y),
+// within a row by cell, within a cell by particle index. On a CPU adapter the cost is the
+// per-lane gather of records, so each lane owns eight nodes that share most of their rows
+// and every record it loads serves all of them.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> active_blocks: array<u32>;
@@ -11,21 +13,24 @@
 @group(0) @binding(4) var<storage, read_write> grid: array<GridMomentum>;
 @group(0) @binding(5) var<storage, read> row_count: array<u32>; // particles per cell row
 
-// One lane per node of an active block.
-@compute @workgroup_size(128)
+// One lane per 4 x 2 nodes (y .. y + 3) x (z, z + 1) of an active 8 x 4 x 4 block.
+@compute @workgroup_size(16)
 fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let b = active_blocks[3u + wg.x];
-    let node = vec3<i32>(block_coord(b, params.res) * BLOCK + vec3<u32>(l & 7u, (l >> 3u) & 3u, l >> 5u));
+    let local = vec3<u32>(l & 7u, 0u, (l >> 3u) * 2u);
+    let node = vec3<i32>(block_coord(b, params.res) * BLOCK + local);
     let nodef = vec3<f32>(node);
     let hi = i32(params.res) - 3;
     let x0 = max(node.x - 2, 0);
     let x1 = min(node.x, hi);
-    var acc = vec4<f32>(0.0);
-    var ma = 0.0;
-    for (var dz = 0; dz < 3; dz++) {
-        let cz = node.z - dz;
-        for (var dy = 0; dy < 3; dy++) {
-            let cy = node.y - dy;
+    var acc: array<vec4<f32>, 8>; // y + (k & 3), z + (k >> 2)
+    var ma0 = vec4<f32>(0.0);
+    var ma1 = vec4<f32>(0.0);
+    for (var k = 0; k < 8; k++) {
+        acc[k] = vec4<f32>(0.0);
+    }
+    for (var cz = node.z - 2; cz <= node.z + 1; cz++) {
+        for (var cy = node.y - 2; cy <= node.y + 3; cy++) {
             if (cz < 0 || cz > hi || cy < 0 || cy > hi || x0 > x1) {
                 continue;
             }
@@ -37,17 +42,40 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
             for (var r = r0; r < r1; r++) {
                 let rec = records[r];
                 let d = rec.xg_m.xyz - nodef;
-                let w = bspline_at(d.x) * bspline_at(d.y) * bspline_at(d.z);
+                let wx = bspline_at(d.x);
+                let wy = vec4<f32>(bspline_at(d.y), bspline_at(d.y - 1.0), bspline_at(d.y - 2.0), bspline_at(d.y - 3.0));
+                let w0 = wy * (wx * bspline_at(d.z));
+                let w1 = wy * (wx * bspline_at(d.z - 1.0));
                 let m = abs(rec.xg_m.w);
-                acc += w * vec4<f32>(rec.mv_a.xyz - record_affine(rec) * (d * params.dx), m);
-                ma += select(0.0, w * m, rec.xg_m.w < 0.0);
+                let a = record_affine(rec);
+                let p0 = rec.mv_a.xyz - a * (d * params.dx);
+                let up = a[1] * params.dx;
+                let p1 = p0 + a[2] * params.dx;
+                acc[0] += w0.x * vec4<f32>(p0, m);
+                acc[1] += w0.y * vec4<f32>(p0 + up, m);
+                acc[2] += w0.z * vec4<f32>(p0 + 2.0 * up, m);
+                acc[3] += w0.w * vec4<f32>(p0 + 3.0 * up, m);
+                acc[4] += w1.x * vec4<f32>(p1, m);
+                acc[5] += w1.y * vec4<f32>(p1 + up, m);
+                acc[6] += w1.z * vec4<f32>(p1 + 2.0 * up, m);
+                acc[7] += w1.w * vec4<f32>(p1 + 3.0 * up, m);
+                if (rec.xg_m.w < 0.0) {
+                    ma0 += w0 * m;
+                    ma1 += w1 * m;
+                }
             }
         }
     }
-    var g: GridMomentum;
-    g.mv = acc.xyz;
-    g.m = acc.w;
-    g.m_anchor = ma;
-    grid[(b << 7u) | l] = g;
+    let i = (b << 7u) | (local.z << 5u) | local.x;
+    for (var k = 0u; k < 4u; k++) {
+        var g: GridMomentum;
+        g.mv = acc[k].xyz;
+        g.m = acc[k].w;
+        g.m_anchor = ma0[k];
+        grid[i + 8u * k] = g;
+        g.mv = acc[k + 4u].xyz;
+        g.m = acc[k + 4u].w;
+        g.m_anchor = ma1[k];
+        grid[i + 32u + 8u * k] = g;
+    }
 }
-
