@@ -91,6 +91,8 @@ struct Mouse {
 }
 
 struct State {
+    /// The unattended script (frames to click, shoot, stop at).
+    script: ViewerOptions,
     window: Arc<Window>,
     ctx: GpuContext,
     surface: wgpu::Surface<'static>,
@@ -222,6 +224,7 @@ impl State {
             last: Instant::now(),
             ms_per_substep: 5.0,
             started: Instant::now(),
+            script: opts.clone(),
         };
         s.on_new_scene()?;
         if let Some(m) = &opts.material {
@@ -362,17 +365,11 @@ impl State {
     }
 }
 
-thread_local! {
-    /// The unattended script of the running viewer (set once at start).
-    static SCRIPT: std::cell::RefCell<ViewerOptions> = std::cell::RefCell::new(ViewerOptions::default());
-}
-
 impl ApplicationHandler for App {
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
         if self.state.is_some() {
             return;
         }
-        SCRIPT.with(|s| *s.borrow_mut() = self.opts.clone());
         match State::new(event_loop, &self.opts) {
             Ok(s) => {
                 s.window.request_redraw();

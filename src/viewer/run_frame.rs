@@ -32,13 +32,11 @@ impl State {
         }
         if self.settings.playing || self.settings.step_once {
             self.settings.step_once = false;
-            let budget = SCRIPT
-                .with(|s| s.borrow().fixed_substeps)
-                .unwrap_or_else(|| {
-                    (self.settings.sim_ms / self.ms_per_substep.max(0.01))
-                        .floor()
-                        .max(1.0) as u32
-                });
+            let budget = self.script.fixed_substeps.unwrap_or_else(|| {
+                (self.settings.sim_ms / self.ms_per_substep.max(0.01))
+                    .floor()
+                    .max(1.0) as u32
+            });
             let st = self.sim.step(budget)?;
             let ms = sim_start.elapsed().as_secs_f32() * 1e3;
             self.ms_per_substep = 0.8 * self.ms_per_substep + 0.2 * ms / st.substeps.max(1) as f32;
@@ -67,7 +65,7 @@ impl State {
         }
         self.present(size)?;
         self.stats.frame_ms = started.elapsed().as_secs_f32() * 1e3;
-        if SCRIPT.with(|s| s.borrow().exit_after.is_some_and(|n| self.frame >= n)) {
+        if self.script.exit_after.is_some_and(|n| self.frame >= n) {
             let secs = self.started.elapsed().as_secs_f64();
             eprintln!(
                 "{} frames in {secs:.2} s: {:.1} frames/s, {} particles, {:.3} s simulated",
@@ -178,24 +176,20 @@ impl State {
     }
 
     pub(super) fn scripted_pokes(&self) -> Vec<Vec2> {
-        SCRIPT.with(|s| {
-            s.borrow()
-                .pokes
-                .iter()
-                .filter(|(f, _)| *f == self.frame)
-                .map(|(_, p)| *p)
-                .collect()
-        })
+        self.script
+            .pokes
+            .iter()
+            .filter(|(f, _)| *f == self.frame)
+            .map(|(_, p)| *p)
+            .collect()
     }
 
     pub(super) fn opts_screenshots(&self) -> Vec<(u64, PathBuf)> {
-        SCRIPT.with(|s| {
-            s.borrow()
-                .screenshots
-                .iter()
-                .filter(|(f, _)| *f == self.frame)
-                .cloned()
-                .collect()
-        })
+        self.script
+            .screenshots
+            .iter()
+            .filter(|(f, _)| *f == self.frame)
+            .cloned()
+            .collect()
     }
 }

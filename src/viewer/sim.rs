@@ -8,6 +8,19 @@ use crate::solver::{Drag, FrameStats, Poke, Solver, SolverConfig};
 use anyhow::Result;
 use glam::Vec3;
 
+/// log10 E at the ends of the colour map: the range of `young`, widened to at least one decade.
+fn log_e_range(young: &[f32]) -> (f32, f32) {
+    let (lo, hi) = young
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), e| (a.min(*e), b.max(*e)));
+    let (l0, l1) = (lo.log10(), hi.log10());
+    if l1 - l0 < 0.5 {
+        (l0 - 0.5, l1 + 0.5)
+    } else {
+        (l0, l1)
+    }
+}
+
 pub struct Sim {
     pub name: String,
     pub particles: ParticleSet,
@@ -63,16 +76,7 @@ impl Sim {
             .position
             .iter()
             .fold(Vec3::splat(f32::MIN), |a, p| a.max(*p));
-        let (elo, ehi) = particles
-            .young
-            .iter()
-            .fold((f32::MAX, f32::MIN), |(a, b), e| (a.min(*e), b.max(*e)));
-        let (l0, l1) = (elo.log10(), ehi.log10());
-        let log_e_range = if l1 - l0 < 0.5 {
-            (l0 - 0.5, l1 + 0.5)
-        } else {
-            (l0, l1)
-        };
+        let log_e_range = log_e_range(&particles.young);
         Ok(Sim {
             name,
             particles,
@@ -104,17 +108,7 @@ impl Sim {
         if let Some(nu) = poisson {
             self.particles.poisson = nu;
         }
-        let (elo, ehi) = self
-            .particles
-            .young
-            .iter()
-            .fold((f32::MAX, f32::MIN), |(a, b), e| (a.min(*e), b.max(*e)));
-        let (l0, l1) = (elo.log10(), ehi.log10());
-        self.log_e_range = if l1 - l0 < 0.5 {
-            (l0 - 0.5, l1 + 0.5)
-        } else {
-            (l0, l1)
-        };
+        self.log_e_range = log_e_range(&self.particles.young);
     }
 
     /// Applies the live material scale and Poisson ratio and the forces.
