@@ -185,3 +185,31 @@ fn instability_is_an_error_not_garbage() {
     let err = s.substeps(200, 1e-3).unwrap_err().to_string();
     assert!(err.contains("blew up at substep"), "{err}");
 }
+
+#[test]
+fn material_changes_are_checked_and_reach_the_gpu() {
+    let ctx = gpu();
+    let set = good();
+    let mut s = Solver::new(&ctx, SolverConfig::default(), &set).unwrap();
+    let n = set.len();
+    let mut young = vec![2e5f32; n];
+    young[3] = -1.0;
+    let err = s.set_young(&young).unwrap_err().to_string();
+    assert!(err.contains("particle 3") && err.contains("young"), "{err}");
+    let err = s
+        .set_material(&vec![2e5; n], &vec![0.5; n])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("poisson"), "{err}");
+    let err = s.set_young(&vec![2e5; n - 1]).unwrap_err().to_string();
+    assert!(err.contains("entries"), "{err}");
+    s.set_young(&vec![3e5; n]).unwrap();
+    s.set_material(&vec![4e5; n], &vec![0.25; n]).unwrap();
+    s.set_young(&vec![5e5; n]).unwrap();
+    let mat: Vec<[f32; 4]> = ctx.read(s.material_buffer()).unwrap();
+    for (i, m) in mat.iter().take(n).enumerate() {
+        assert_eq!((m[0], m[1]), (5e5, 0.25), "particle {i}");
+        assert_eq!(m[2], set.mass(i));
+        assert_eq!(m[3], set.volume[i]);
+    }
+}

@@ -41,20 +41,14 @@ impl Solver {
 
     /// Replaces every particle's Young's modulus (Pa).
     pub fn set_young(&mut self, young: &[f32]) -> Result<()> {
-        let poisson: Vec<f32> = self
-            .ctx
-            .read::<[f32; 4]>(&self.material)?
-            .iter()
-            .map(|m| m[1])
-            .collect();
+        let poisson: Vec<f32> = self.material_host.iter().map(|m| m[1]).collect();
         self.set_material(young, &poisson)
     }
 
     /// Replaces every particle's Young's modulus (Pa) and Poisson ratio, checked like the
     /// initial particle set.
     pub fn set_material(&mut self, young: &[f32], poisson: &[f32]) -> Result<()> {
-        let mut mat: Vec<[f32; 4]> = self.ctx.read(&self.material)?;
-        mat.truncate(self.n as usize);
+        let mut mat = self.material_host.clone();
         for (field, len) in [("young", young.len()), ("poisson", poisson.len())] {
             if len != mat.len() {
                 return Err(SolverError::Length {
@@ -81,6 +75,7 @@ impl Solver {
         self.ctx
             .queue
             .write_buffer(&self.material, 0, bytemuck::cast_slice(&mat));
+        self.material_host = mat;
         Ok(())
     }
 

@@ -61,6 +61,8 @@ pub struct Solver {
     n: u32,
     particles: [wgpu::Buffer; 2],
     material: wgpu::Buffer,
+    /// What `material` holds (only this solver writes it).
+    material_host: Vec<[f32; 4]>,
     ctl: wgpu::Buffer,
     ctl_host: Vec<GpuCtl>,
     params: wgpu::Buffer,
@@ -103,7 +105,7 @@ impl Solver {
         let init: Vec<GpuParticle> = (0..set.len())
             .map(|i| GpuParticle::new(set.position[i], set.velocity[i], Mat3::ZERO, Mat3::IDENTITY))
             .collect();
-        let material: Vec<[f32; 4]> = (0..set.len())
+        let material_host: Vec<[f32; 4]> = (0..set.len())
             .map(|i| [set.young[i], set.poisson[i], set.mass(i), set.volume[i]])
             .collect();
         let ctl_host: Vec<GpuCtl> = set
@@ -128,7 +130,7 @@ impl Solver {
             ctx.storage_init("particles0", &init),
             ctx.storage_init("particles1", &init),
         ];
-        let material = ctx.storage_init("material", &material);
+        let material = ctx.storage_init("material", &material_host);
         let ctl = ctx.storage_init("ctl", &ctl_host);
         let status = ctx.storage_init("status", &[u32::MAX, u32::MAX, 0, 0]);
         let cell_count = ctx.storage("cell_count", nodes * 4, none);
@@ -210,6 +212,7 @@ impl Solver {
             n,
             particles,
             material,
+            material_host,
             ctl,
             ctl_host,
             params,
