@@ -290,13 +290,14 @@ impl State {
         if self.settings.display != Display::Splats {
             return Ok(());
         }
+        if self.splat_view.is_none() || self.sim.splats.is_none() {
+            return Ok(());
+        }
+        let (positions, grads) = self.sim.positions_and_grads()?;
         let (Some(view), Some(splats)) = (self.splat_view.as_mut(), self.sim.splats.as_ref())
         else {
             return Ok(());
         };
-        let state = self.sim.solver.state()?;
-        let positions: Vec<Vec3> = state.iter().map(|p| p.position()).collect();
-        let grads: Vec<glam::Mat3> = state.iter().map(|p| p.deformation()).collect();
         let b = frame::BACKGROUND;
         view.update(
             &self.ctx,

@@ -136,6 +136,15 @@ impl Sim {
         self.solver.step_budget(budget)
     }
 
+    /// Positions and deformation gradients, read back once; the positions also serve picking
+    /// until the next step.
+    pub fn positions_and_grads(&mut self) -> Result<(Vec<Vec3>, Vec<glam::Mat3>)> {
+        let state = self.solver.state()?;
+        let positions: Vec<Vec3> = state.iter().map(|p| p.position()).collect();
+        self.positions = Some(positions.clone());
+        Ok((positions, state.iter().map(|p| p.deformation()).collect()))
+    }
+
     pub fn positions(&mut self) -> Result<&[Vec3]> {
         if self.positions.is_none() {
             self.positions = Some(self.solver.positions()?);
