@@ -129,6 +129,16 @@ fn bspline(fx: f32, o: i32) -> f32 {
     return 0.5 * t * t;
 }
 
+// Derivative of bspline(fx, o) with respect to fx.
+fn bspline_d(fx: f32, o: i32) -> f32 {
+    if (o == 0) {
+        return fx - 1.5;
+    } else if (o == 1) {
+        return 2.0 * (1.0 - fx);
+    }
+    return fx - 0.5;
+}
+
 // True for NaN or +-inf (checked on the bits: compilers may fold x != x away).
 fn not_finite(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
@@ -168,10 +178,17 @@ fn any_orthogonal(u: vec3<f32>) -> vec3<f32> {
     return normalize(a - dot(a, u) * u);
 }
 
-// Rotation R of the polar/SVD split F = U S V^T with U, V rotations and the smallest singular
-// value carrying the sign of det F, as fixed-corotated elasticity needs (R = U V^T); a pure
-// function of F, robust at F = I (repeated singular values) and for inverted F.
-fn rotation_of(f: mat3x3<f32>) -> mat3x3<f32> {
+// Signed SVD F = U diag(s) V^T with U, V rotations and the smallest singular value carrying
+// the sign of det F (fixed-corotated elasticity uses R = U V^T; its adjoint needs U, s, V).
+// From a Jacobi eigen-solve of F^T F: a pure function of F, robust at F = I (repeated
+// singular values) and for inverted F.
+struct Svd {
+    u: mat3x3<f32>,
+    s: vec3<f32>,
+    v: mat3x3<f32>,
+}
+
+fn svd_of(f: mat3x3<f32>) -> Svd {
     var s = transpose(f) * f;
     var v = mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
     for (var sweep = 0; sweep < 6; sweep++) {
@@ -192,10 +209,14 @@ fn rotation_of(f: mat3x3<f32>) -> mat3x3<f32> {
     if (determinant(v) < 0.0) {
         v[2] = -v[2];
     }
+    var out: Svd;
+    out.v = v;
     let b = f * v;
     let n0 = length(b[0]);
     if (!(n0 > 1e-20)) {
-        return mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
+        out.u = v;
+        out.s = vec3<f32>(0.0);
+        return out;
     }
     let u0 = b[0] / n0;
     var u1 = b[1] - dot(u0, b[1]) * u0;
@@ -205,8 +226,15 @@ fn rotation_of(f: mat3x3<f32>) -> mat3x3<f32> {
     } else {
         u1 = any_orthogonal(u0);
     }
-    let u = mat3x3<f32>(u0, u1, cross(u0, u1));
-    return u * transpose(v);
+    out.u = mat3x3<f32>(u0, u1, cross(u0, u1));
+    out.s = vec3<f32>(n0, dot(out.u[1], b[1]), dot(out.u[2], b[2]));
+    return out;
+}
+
+// Rotation R = U V^T of the signed SVD (see svd_of).
+fn rotation_of(f: mat3x3<f32>) -> mat3x3<f32> {
+    let d = svd_of(f);
+    return d.u * transpose(d.v);
 }
 
 // Kirchhoff stress tau of the chosen model.

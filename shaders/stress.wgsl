@@ -1,6 +1,7 @@
 // Per particle: Kirchhoff stress of the elastic model and the P2G record
 // (mass, momentum, m C - dt V (4/dx^2) tau), written at the particle's place in the
-// cell-sorted order (cell start + rank of the particle index within its cell).
+// cell-sorted order (cell start + rank of the particle index within its cell); that place is
+// kept in `slot` for the adjoint stages.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> particles: array<Particle>;
@@ -10,6 +11,7 @@
 @group(0) @binding(5) var<storage, read> cell_start: array<u32>;
 @group(0) @binding(6) var<storage, read> sorted_id: array<u32>;
 @group(0) @binding(7) var<storage, read_write> records: array<P2gRecord>;
+@group(0) @binding(8) var<storage, read_write> slot: array<u32>; // each particle's record index
 
 @compute @workgroup_size(64)
 fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -39,4 +41,5 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     rec.a1 = vec4<f32>(a[0].yz, a[1].xy);
     rec.a2 = vec4<f32>(a[1].z, a[2]);
     records[start + rank] = rec;
+    slot[p] = start + rank;
 }

@@ -9,18 +9,24 @@
 //! adapter give bit-identical states. Substeps are out-of-place: particle state ping-pongs
 //! between two buffers, and the per-particle material is a buffer of its own.
 
+pub mod adjoint;
 pub mod config;
 mod control;
+mod encode;
 pub mod g2p;
+pub mod g2p_adjoint;
 pub mod grid_update;
+pub mod grid_update_adjoint;
 pub mod layout;
 pub mod p2g;
+pub mod p2g_adjoint;
 pub mod profile;
 mod readback;
 pub mod reference;
 pub mod sort;
 mod stage;
 pub mod stress;
+pub mod stress_adjoint;
 mod validate;
 
 pub use config::*;
@@ -35,7 +41,7 @@ use layout::*;
 use stage::Stage;
 
 /// Substeps encoded into one submission at most (one parameter record each).
-const MAX_BATCH: usize = 512;
+pub const MAX_BATCH: usize = 512;
 /// Substeps per submission while profiling (two timestamps per stage each).
 const PROFILE_BATCH: usize = 256;
 
@@ -72,6 +78,10 @@ pub struct Solver {
     grid: wgpu::Buffer,
     grid_v: wgpu::Buffer,
     records: wgpu::Buffer,
+    /// Each particle's index in the cell-sorted records (written by the stress stage).
+    slot: wgpu::Buffer,
+    cell_start: wgpu::Buffer,
+    rows: wgpu::Buffer,
     stages: [Stage; 5],
     groups: Groups,
     cur: usize,
@@ -82,6 +92,8 @@ pub struct Solver {
     pokes: Vec<Poke>,
     drag: Option<Drag>,
     profiler: Option<profile::Profiler>,
+    /// Adjoint pipelines and buffers, built on the first backward pass.
+    adjoint: Option<Box<adjoint::AdjointState>>,
 }
 
 /// Bind groups; `[i]` reads particle buffer i.
@@ -145,6 +157,7 @@ impl Solver {
             wgpu::BufferUsages::INDIRECT,
         );
         let records = ctx.storage("records", n as u64 * P2G_RECORD_BYTES, none);
+        let slot = ctx.storage("slot", n as u64 * 4, none);
         let grid = ctx.storage("grid", nodes * GRID_MOMENTUM_BYTES, none);
         let grid_v = ctx.storage("grid_v", nodes * 12, none);
         let stages = [
@@ -184,6 +197,7 @@ impl Solver {
                         &cell_start,
                         &sorted_id,
                         &records,
+                        &slot,
                     ],
                 )
             }),
@@ -222,6 +236,9 @@ impl Solver {
             grid,
             grid_v,
             records,
+            slot,
+            cell_start,
+            rows,
             stages,
             groups,
             cur: 0,
@@ -232,6 +249,7 @@ impl Solver {
             pokes: Vec::new(),
             drag: None,
             profiler: None,
+            adjoint: None,
         };
         solver.max_wave_speed =
             validate::max_wave_speed(&set.young, &set.poisson, &set.density, &set.anchored);
@@ -375,115 +393,6 @@ impl Solver {
                 p.collect(&self.ctx, batch);
             }
             left -= batch;
-        }
-    }
-
-    fn params_for(&self, dt: f32) -> GpuParams {
-        let c = &self.cfg;
-        let t = self.time as f32;
-        let mut p = GpuParams {
-            res: c.grid_res,
-            n_particles: self.n,
-            material: match c.material {
-                Material::FixedCorotated => 0,
-                Material::NeoHookean => 1,
-            },
-            wall: match c.wall {
-                Wall::None => 0,
-                Wall::Slip => 1,
-                Wall::Sticky => 2,
-            },
-            wall_cells: c.wall_cells,
-            step: self.step.min(u32::MAX as u64 / 4) as u32,
-            ground_on: c.ground.is_some() as u32,
-            ground_sticky: c.ground.map(|g| g.sticky as u32).unwrap_or(0),
-            dx: c.dx(),
-            inv_dx: c.grid_res as f32,
-            dt,
-            time: t,
-            gravity: c.gravity.extend(c.damping).to_array(),
-            ground_y: c.ground.map(|g| g.height).unwrap_or(0.0),
-            ..Default::default()
-        };
-        if let Some(k) = self
-            .pokes
-            .iter()
-            .find(|k| k.start <= t && t < k.start + k.duration)
-        {
-            p.poke_on = 1;
-            p.poke_centre = k.centre.extend(k.radius).to_array();
-            p.poke_force = k.force.extend(0.0).to_array();
-        }
-        if let Some(d) = self.drag {
-            p.drag_on = 1;
-            p.drag_stiffness = d.stiffness;
-            p.drag_target = d.target.extend(d.damping).to_array();
-        }
-        p
-    }
-
-    fn encode_batch(&mut self, batch: usize, dt: f32) {
-        let stride = self.params_stride as usize;
-        let mut bytes = vec![0u8; stride * batch];
-        let mut offsets = Vec::with_capacity(batch);
-        for k in 0..batch {
-            let mut p = self.params_for(dt);
-            p.report_speed = (k + 1 == batch) as u32;
-            bytes[k * stride..k * stride + std::mem::size_of::<GpuParams>()]
-                .copy_from_slice(bytemuck::bytes_of(&p));
-            offsets.push((k * stride) as u32);
-            self.time += dt as f64;
-            self.step += 1;
-        }
-        self.ctx.queue.write_buffer(&self.params, 0, &bytes);
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        let stages = profile::STAGES.len();
-        // Without a profiler all substeps share one pass; with one, every stage gets its own
-        // pass with timestamps around it.
-        match self.profiler.as_ref() {
-            None => {
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                for (k, &off) in offsets.iter().enumerate() {
-                    for st in 0..stages {
-                        self.dispatch_stage(&mut pass, st, off, (self.cur + k) % 2);
-                    }
-                }
-            }
-            Some(prof) => {
-                for (k, &off) in offsets.iter().enumerate() {
-                    for st in 0..stages {
-                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                            label: Some(profile::STAGES[st]),
-                            timestamp_writes: Some(prof.writes(k, st)),
-                        });
-                        self.dispatch_stage(&mut pass, st, off, (self.cur + k) % 2);
-                    }
-                }
-                prof.resolve(&mut enc, batch);
-            }
-        }
-        self.cur = (self.cur + batch) % 2;
-        self.ctx.queue.submit([enc.finish()]);
-    }
-
-    /// Records stage `st` (see [`profile::STAGES`]) of a substep reading particle buffer `i`.
-    fn dispatch_stage(&self, pass: &mut wgpu::ComputePass, st: usize, off: u32, i: usize) {
-        let [s_sort, s_stress, s_p2g, s_grid, s_g2p] = &self.stages;
-        let (g, n) = (&self.groups, self.n);
-        match st {
-            0 => sort::dispatch_bin(
-                pass,
-                s_sort,
-                &g.sort[i],
-                off,
-                n,
-                self.cfg.grid_res * self.cfg.grid_res,
-            ),
-            1 => s_stress.dispatch_particles(pass, 0, &g.stress[i], off, n),
-            2 => s_p2g.dispatch_blocks(pass, 0, &g.p2g, off, &self.active),
-            3 => s_sort.dispatch_particles(pass, sort::UNBIN, &g.sort[i], off, n),
-            4 => s_grid.dispatch_blocks(pass, 0, &g.grid_update, off, &self.active),
-            _ => s_g2p.dispatch_particles(pass, 0, &g.g2p[i], off, n),
         }
     }
 

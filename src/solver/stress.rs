@@ -14,6 +14,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "stress",
         include_str!("../../shaders/stress.wgsl"),
         &["stress"],
-        &[U, R, R, R, R, R, R, W],
+        &[U, R, R, R, R, R, R, W, W],
     )
 }

@@ -1,0 +1,88 @@
+// Adjoint of G2P (reverse mode). Given the adjoint of a particle's state after the substep
+// (x', v', C', F'), it writes the particle's share of the adjoint before it (x through the
+// B-spline weights and x' = x + dt v', F through F' = (I + dt C') F) and, at the particle's
+// place in the cell-sorted order, a record in P2G's layout whose gather gives each grid node
+// the adjoint of its velocity: sum over particles of w (v'_adj + B_adj (node - xg)). The
+// poke's indicator is piecewise constant (no derivative); the drag spring is linear.
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> particles_in: array<Particle>;
+@group(0) @binding(2) var<storage, read> grid_v: array<f32>; // xyz per node
+@group(0) @binding(3) var<storage, read> ctl: array<Ctl>;
+@group(0) @binding(4) var<storage, read> adj_out: array<Particle>;
+@group(0) @binding(5) var<storage, read_write> adj_in: array<Particle>;
+@group(0) @binding(6) var<storage, read> slot: array<u32>; // record index (stress stage)
+@group(0) @binding(7) var<storage, read_write> records: array<P2gRecord>;
+
+@compute @workgroup_size(64)
+fn g2p_adjoint(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let p = gid.x;
+    if (p >= params.n_particles) {
+        return;
+    }
+    let pt = particles_in[p];
+    let a = adj_out[p];
+    let xg = pt.x.xyz * params.inv_dx;
+    let base = base_cell(xg, params.res);
+    let zero3 = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
+    var out: Particle;
+    out.v = vec4<f32>(0.0);
+    out.c = zero3;
+    var rec: P2gRecord;
+    rec.xg_m = vec4<f32>(xg, 0.0);
+    rec.mv_a = vec4<f32>(0.0);
+    rec.a1 = vec4<f32>(0.0);
+    rec.a2 = vec4<f32>(0.0);
+    let c = ctl[p];
+    if ((c.flags & FLAG_ANCHORED) != 0u) {
+        // x' = x, F' = F; v' and C' are zero whatever the grid does.
+        out.x = a.x;
+        out.f = a.f;
+        adj_in[p] = out;
+        records[slot[p]] = rec;
+        return;
+    }
+    var xo = a.x.xyz;
+    var vo = a.v.xyz;
+    if (params.drag_on != 0u && (c.flags & FLAG_DRAGGED) != 0u) {
+        // v'' = v' (1 - dt d) + dt k (target + offset - x')
+        xo -= params.dt * params.drag_stiffness * vo;
+        vo *= 1.0 - params.dt * params.drag_target.w;
+    }
+    let v_adj = vo + params.dt * xo;                    // adjoint of v' = sum w v_i
+    let c_adj = a.c + params.dt * a.f * transpose(pt.f); // adjoint of C'
+    let b_adj = (4.0 * params.inv_dx) * c_adj;           // adjoint of B (C' = 4/dx B)
+    let fx = xg - vec3<f32>(base);
+    var b = zero3;
+    var fx_adj = vec3<f32>(0.0);
+    var vp = vec3<f32>(0.0);
+    for (var oz = 0; oz < 3; oz++) {
+        for (var oy = 0; oy < 3; oy++) {
+            for (var ox = 0; ox < 3; ox++) {
+                let wx = vec2<f32>(bspline(fx.x, ox), bspline_d(fx.x, ox));
+                let wy = vec2<f32>(bspline(fx.y, oy), bspline_d(fx.y, oy));
+                let wz = vec2<f32>(bspline(fx.z, oz), bspline_d(fx.z, oz));
+                let w = wx.x * wy.x * wz.x;
+                let gw = vec3<f32>(wx.y * wy.x * wz.x, wx.x * wy.y * wz.x, wx.x * wy.x * wz.y);
+                let gi = 3u * grid_index(base + vec3<i32>(ox, oy, oz), params.res);
+                let gv = vec3<f32>(grid_v[gi], grid_v[gi + 1u], grid_v[gi + 2u]);
+                let dpos = vec3<f32>(f32(ox), f32(oy), f32(oz)) - fx;
+                vp += w * gv;
+                b += w * mat3x3<f32>(gv * dpos.x, gv * dpos.y, gv * dpos.z);
+                fx_adj += gw * dot(gv, v_adj + b_adj * dpos);
+            }
+        }
+    }
+    fx_adj -= transpose(b_adj) * vp; // d(dpos)/d(fx) = -I
+    let id = mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
+    let cmat = (4.0 * params.inv_dx) * b;
+    out.x = vec4<f32>(xo + params.inv_dx * fx_adj, 0.0);
+    out.f = transpose(id + params.dt * cmat) * a.f;
+    adj_in[p] = out;
+    // P2G's gather forms sum w (mv + A (node - xg) dx): mv = v_adj, A = B_adj / dx.
+    let am = params.inv_dx * b_adj;
+    rec.mv_a = vec4<f32>(v_adj, am[0].x);
+    rec.a1 = vec4<f32>(am[0].yz, am[1].xy);
+    rec.a2 = vec4<f32>(am[1].z, am[2]);
+    records[slot[p]] = rec;
+}

@@ -1,0 +1,54 @@
+// Adjoint of the grid update, per node of the active blocks. Given the adjoint of the node's
+// final velocity (gathered from G2P's adjoint records into `grid_adj.mv`), it writes the
+// adjoints of the node's momentum and mass: v = mask * e^(-damping dt) (mv / m + dt g), where
+// the mask zeroes what anchors, walls and the ground zeroed in the forward pass (their
+// conditions are piecewise constant, so they pass no derivative of their own).
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> active_blocks: array<u32>;
+@group(0) @binding(2) var<storage, read> grid: array<GridMomentum>;
+@group(0) @binding(3) var<storage, read> grid_adj: array<GridMomentum>; // mv: adjoint of v
+@group(0) @binding(4) var<storage, read_write> node_adj: array<vec4<f32>>; // adjoint of (mv, m)
+
+@compute @workgroup_size(128)
+fn grid_update_adjoint(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let b = active_blocks[3u + wg.x];
+    let node = block_coord(b, params.res) * BLOCK + vec3<u32>(l & 7u, (l >> 3u) & 3u, l >> 5u);
+    let i = (b << 7u) | l;
+    let g = grid[i];
+    var out = vec4<f32>(0.0);
+    if (g.m > 0.0) {
+        var decay = 1.0;
+        if (params.gravity.w > 0.0) {
+            decay = exp(-params.gravity.w * params.dt);
+        }
+        var v = (g.mv / g.m + params.dt * params.gravity.xyz) * decay;
+        var keep = vec3<f32>(1.0);
+        if (g.m_anchor > 0.0) {
+            keep = vec3<f32>(0.0);
+        }
+        v *= keep;
+        if (params.wall != 0u) {
+            let lo = node < vec3<u32>(params.wall_cells);
+            let hi = node > vec3<u32>(params.res - params.wall_cells);
+            if (params.wall == 2u) {
+                if (any(lo) || any(hi)) {
+                    keep = vec3<f32>(0.0);
+                }
+            } else {
+                keep = select(keep, vec3<f32>(0.0), (lo & (v < vec3<f32>(0.0))) | (hi & (v > vec3<f32>(0.0))));
+            }
+            v *= keep;
+        }
+        if (params.ground_on != 0u && f32(node.y) * params.dx <= params.ground_y) {
+            if (params.ground_sticky != 0u) {
+                keep = vec3<f32>(0.0);
+            } else if (v.y < 0.0) {
+                keep.y = 0.0;
+            }
+        }
+        let u = grid_adj[i].mv * keep * decay; // adjoint of mv / m
+        out = vec4<f32>(u / g.m, -dot(u, g.mv) / (g.m * g.m));
+    }
+    node_adj[i] = out;
+}

@@ -1,0 +1,350 @@
+//! Reverse-mode gradients of whole clips.
+//!
+//! [`Solver::record_clip`] runs frames forward and keeps the particle state at every frame
+//! boundary (a [`Clip`]); [`Solver::backward`] then takes adjoints of the particle positions
+//! at any of those frames and carries them back to the start of the clip, giving
+//! [`Gradients`]: d(loss)/d(ln E) and d(loss)/dν per particle, and the adjoint of the
+//! initial state (x, v, C, F).
+//!
+//! Checkpointing: for each frame, last to first, the frame's substeps are recomputed from its
+//! checkpoint while their input states are copied to a tape (one particle state per
+//! substep); then, substep by substep in reverse, the forward stages up to the grid update
+//! are recomputed from the tape (bit-identical to the first run: the solver is
+//! deterministic) and the adjoint stages run: `g2p_adjoint`, `p2g` (the forward gather, fed
+//! the adjoint records), `grid_update_adjoint`, `p2g_adjoint`, `stress_adjoint`. No float
+//! atomics, so gradients are bit-reproducible too. GPU memory on top of the forward solver:
+//!
+//! `(frames + 1 + max substeps per frame + 2) × N × 128 B` (checkpoints, tape, two adjoint
+//! states) `+ N × 128 B` (adjoint records, ∂A, material adjoint) `+ nodes × 48 B`
+//! (node adjoints), with `nodes = grid_res³` — see [`gradient_memory`].
+
+use super::*;
+use anyhow::bail;
+use bytemuck::Zeroable;
+
+/// A recorded forward run: the state at every frame boundary and each frame's substeps.
+pub struct Clip {
+    /// `checkpoints[k]` is the state at the start of frame k; the last one ends the clip.
+    checkpoints: Vec<Snapshot>,
+    /// Substep count and dt of each frame.
+    plan: Vec<(u32, f32)>,
+    /// Particle positions at every frame boundary (`frames + 1` lists).
+    pub positions: Vec<Vec<Vec3>>,
+}
+
+impl Clip {
+    pub fn frames(&self) -> usize {
+        self.plan.len()
+    }
+    /// Substeps of each frame.
+    pub fn substeps(&self) -> Vec<u32> {
+        self.plan.iter().map(|p| p.0).collect()
+    }
+}
+
+/// Gradients of a loss with respect to the inputs of a clip.
+#[derive(Clone, Debug, Default)]
+pub struct Gradients {
+    /// d(loss)/d(ln E) per particle (multiply by ln 10 for log₁₀ E).
+    pub ln_young: Vec<f32>,
+    /// d(loss)/dν per particle.
+    pub poisson: Vec<f32>,
+    /// Adjoint of the initial state: position, velocity, APIC matrix C, deformation F.
+    pub x0: Vec<Vec3>,
+    pub v0: Vec<Vec3>,
+    pub c0: Vec<Mat3>,
+    pub f0: Vec<Mat3>,
+}
+
+/// GPU bytes the gradient machinery adds for `n` particles on a `grid_res`³ grid, a clip of
+/// `frames` frames and at most `substeps` substeps per frame (see the module docs).
+pub fn gradient_memory(n: u64, grid_res: u32, frames: u64, substeps: u64) -> u64 {
+    let state = n * std::mem::size_of::<GpuParticle>() as u64;
+    (frames + 1 + substeps + 2) * state
+        + n * (P2G_RECORD_BYTES + 48 + 16)
+        + (grid_res as u64).pow(3) * (GRID_MOMENTUM_BYTES + 16)
+}
+
+/// The adjoint stages, their buffers and bind groups (built on first use).
+pub(super) struct AdjointState {
+    stages: [Stage; 4],
+    /// Adjoint particle states; a substep reads one and writes the other.
+    adj: [wgpu::Buffer; 2],
+    material_adj: wgpu::Buffer,
+    tape: Vec<wgpu::Buffer>,
+    gather: wgpu::BindGroup,
+    grid: wgpu::BindGroup,
+    /// `[i]`: adjoint after the substep in `adj[i]`, before it in `adj[1 - i]`.
+    g2p: [wgpu::BindGroup; 2],
+    p2g: [wgpu::BindGroup; 2],
+    stress: [wgpu::BindGroup; 2],
+}
+
+impl AdjointState {
+    fn new(s: &Solver) -> Result<Self> {
+        let ctx = &s.ctx;
+        let none = wgpu::BufferUsages::empty();
+        let n = s.n as u64;
+        let nodes = (s.cfg.grid_res as u64).pow(3);
+        let stages = [
+            g2p_adjoint::build(ctx)?,
+            grid_update_adjoint::build(ctx)?,
+            p2g_adjoint::build(ctx)?,
+            stress_adjoint::build(ctx)?,
+        ];
+        let state_bytes = n * std::mem::size_of::<GpuParticle>() as u64;
+        let adj = [0, 1].map(|i| ctx.storage(&format!("adjoint{i}"), state_bytes, none));
+        let records = ctx.storage("adjoint records", n * P2G_RECORD_BYTES, none);
+        let grid_adj = ctx.storage("grid adjoint", nodes * GRID_MOMENTUM_BYTES, none);
+        let node_adj = ctx.storage("node adjoint", nodes * 16, none);
+        let a_adj = ctx.storage("A adjoint", n * 48, none);
+        let material_adj = ctx.storage("material adjoint", n * 16, none);
+        let [s_g2p, s_grid, s_p2g, s_stress] = &stages;
+        let p0 = &s.particles[0];
+        let gather = s.stages[2].bind(
+            ctx,
+            &s.params,
+            &[&s.active, &s.cell_start, &records, &grid_adj, &s.rows],
+        );
+        let grid = s_grid.bind(ctx, &s.params, &[&s.active, &s.grid, &grid_adj, &node_adj]);
+        let g2p = [0, 1].map(|i| {
+            s_g2p.bind(
+                ctx,
+                &s.params,
+                &[
+                    p0,
+                    &s.grid_v,
+                    &s.ctl,
+                    &adj[i],
+                    &adj[1 - i],
+                    &s.slot,
+                    &records,
+                ],
+            )
+        });
+        let p2g = [0, 1].map(|i| {
+            s_p2g.bind(
+                ctx,
+                &s.params,
+                &[&node_adj, &s.slot, &s.records, &adj[1 - i], &a_adj],
+            )
+        });
+        let stress = [0, 1].map(|i| {
+            s_stress.bind(
+                ctx,
+                &s.params,
+                &[p0, &s.material, &a_adj, &adj[1 - i], &material_adj],
+            )
+        });
+        Ok(AdjointState {
+            stages,
+            adj,
+            material_adj,
+            tape: Vec::new(),
+            gather,
+            grid,
+            g2p,
+            p2g,
+            stress,
+        })
+    }
+}
+
+impl Solver {
+    /// Runs `frames` frames forward (substeps planned as [`Self::step_frame`] does),
+    /// keeping the state at every frame boundary for [`Self::backward`].
+    pub fn record_clip(&mut self, frames: usize) -> Result<Clip> {
+        let mut clip = Clip {
+            checkpoints: vec![self.snapshot()],
+            plan: Vec::with_capacity(frames),
+            positions: vec![self.positions()?],
+        };
+        for _ in 0..frames {
+            let (k, dt) = self.plan_frame();
+            if k as usize > MAX_BATCH {
+                bail!(
+                    "a frame needs {k} substeps; gradients handle at most {MAX_BATCH} per \
+                     frame (shorten frame_dt or lower max_substeps)"
+                );
+            }
+            self.substeps(k, dt)?;
+            clip.plan.push((k, dt));
+            clip.checkpoints.push(self.snapshot());
+            clip.positions.push(self.positions()?);
+        }
+        Ok(clip)
+    }
+
+    /// Carries adjoints of particle positions back through `clip`: `position_adjoints[k]`
+    /// is d(loss)/d(positions at frame boundary k) for k = 0 ..= frames, or empty where the
+    /// loss does not see that frame. Leaves the solver at the start of the clip.
+    pub fn backward(&mut self, clip: &Clip, position_adjoints: &[Vec<Vec3>]) -> Result<Gradients> {
+        self.backward_with_state(clip, position_adjoints, &[])
+    }
+
+    /// [`Self::backward`] with, in addition, the adjoint of the whole particle state at the
+    /// end of the clip (`end_adjoint`: x, v, C, F per particle, or empty).
+    pub fn backward_with_state(
+        &mut self,
+        clip: &Clip,
+        position_adjoints: &[Vec<Vec3>],
+        end_adjoint: &[GpuParticle],
+    ) -> Result<Gradients> {
+        let n = self.n as usize;
+        if !end_adjoint.is_empty() && end_adjoint.len() != n {
+            bail!(
+                "backward: {} end-state adjoints for {n} particles",
+                end_adjoint.len()
+            );
+        }
+        if position_adjoints.len() != clip.frames() + 1 {
+            bail!(
+                "backward: {} position adjoint lists for a clip of {} frames (want frames + 1)",
+                position_adjoints.len(),
+                clip.frames()
+            );
+        }
+        if let Some((k, a)) = position_adjoints
+            .iter()
+            .enumerate()
+            .find(|(_, a)| !a.is_empty() && a.len() != n)
+        {
+            bail!(
+                "backward: frame {k} has {} position adjoints for {n} particles",
+                a.len()
+            );
+        }
+        if self.adjoint.is_none() {
+            self.adjoint = Some(Box::new(AdjointState::new(self)?));
+        }
+        let mut state = if end_adjoint.is_empty() {
+            vec![GpuParticle::zeroed(); n]
+        } else {
+            end_adjoint.to_vec()
+        };
+        let zero4 = vec![[0f32; 4]; n];
+        {
+            let a = self.adjoint.as_ref().expect("built above");
+            self.ctx
+                .queue
+                .write_buffer(&a.material_adj, 0, bytemuck::cast_slice(&zero4));
+        }
+        let mut cur = 0;
+        for k in (0..=clip.frames()).rev() {
+            add_positions(&mut state, &position_adjoints[k]);
+            if k == 0 {
+                break;
+            }
+            let a = self.adjoint.as_ref().expect("built above");
+            self.ctx
+                .queue
+                .write_buffer(&a.adj[cur], 0, bytemuck::cast_slice(&state));
+            let (substeps, dt) = clip.plan[k - 1];
+            self.restore(&clip.checkpoints[k - 1]);
+            let offsets = self.record_tape(substeps as usize, dt);
+            cur = self.backward_frame(&offsets, cur);
+            let a = self.adjoint.as_ref().expect("built above");
+            state = self.ctx.read(&a.adj[cur])?;
+            state.truncate(n);
+        }
+        self.restore(&clip.checkpoints[0]);
+        let a = self.adjoint.as_ref().expect("built above");
+        let mat: Vec<[f32; 4]> = self.ctx.read(&a.material_adj)?;
+        let grads = Gradients {
+            ln_young: mat[..n].iter().map(|m| m[0]).collect(),
+            poisson: mat[..n].iter().map(|m| m[1]).collect(),
+            x0: state.iter().map(|p| p.position()).collect(),
+            v0: state.iter().map(|p| p.velocity()).collect(),
+            c0: state.iter().map(|p| p.affine()).collect(),
+            f0: state.iter().map(|p| p.deformation()).collect(),
+        };
+        check_finite(&grads)?;
+        Ok(grads)
+    }
+
+    /// Runs `count` substeps of `dt` from the current state, copying each substep's input
+    /// state to the tape; returns the parameter offsets of the substeps.
+    fn record_tape(&mut self, count: usize, dt: f32) -> Vec<u32> {
+        let offsets = self.write_params(count, dt);
+        let mut a = self.adjoint.take().expect("built by backward");
+        let size = self.particles[0].size();
+        while a.tape.len() < count {
+            let buf = self.ctx.storage("tape", size, wgpu::BufferUsages::empty());
+            a.tape.push(buf);
+        }
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        for (s, &off) in offsets.iter().enumerate() {
+            let i = (self.cur + s) % 2;
+            enc.copy_buffer_to_buffer(&self.particles[i], 0, &a.tape[s], 0, size);
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            for st in 0..profile::STAGES.len() {
+                self.dispatch_stage(&mut pass, st, off, i);
+            }
+        }
+        self.cur = (self.cur + count) % 2;
+        self.ctx.queue.submit([enc.finish()]);
+        self.adjoint = Some(a);
+        offsets
+    }
+
+    /// The adjoint of one frame whose tape was just recorded: the adjoint after the frame is
+    /// in `adj[cur]`; returns the index of the buffer holding the adjoint before it.
+    fn backward_frame(&mut self, offsets: &[u32], mut cur: usize) -> usize {
+        let a = self.adjoint.as_ref().expect("built by backward");
+        let [s_sort, s_stress, s_p2g, s_grid, _] = &self.stages;
+        let [a_g2p, a_grid, a_p2g, a_stress] = &a.stages;
+        let (g, n) = (&self.groups, self.n);
+        let size = self.particles[0].size();
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        for (s, &off) in offsets.iter().enumerate().rev() {
+            enc.copy_buffer_to_buffer(&a.tape[s], 0, &self.particles[0], 0, size);
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            // forward stages up to the grid update, from the tape
+            self.dispatch_stage(&mut pass, 0, off, 0);
+            s_stress.dispatch_particles(&mut pass, 0, &g.stress[0], off, n);
+            s_p2g.dispatch_blocks(&mut pass, 0, &g.p2g, off, &self.active);
+            s_grid.dispatch_blocks(&mut pass, 0, &g.grid_update, off, &self.active);
+            // adjoint stages
+            a_g2p.dispatch_particles(&mut pass, 0, &a.g2p[cur], off, n);
+            s_p2g.dispatch_blocks(&mut pass, 0, &a.gather, off, &self.active);
+            a_grid.dispatch_blocks(&mut pass, 0, &a.grid, off, &self.active);
+            a_p2g.dispatch_particles(&mut pass, 0, &a.p2g[cur], off, n);
+            a_stress.dispatch_particles(&mut pass, 0, &a.stress[cur], off, n);
+            s_sort.dispatch_particles(&mut pass, sort::UNBIN, &g.sort[0], off, n);
+            cur = 1 - cur;
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        cur
+    }
+}
+
+fn add_positions(state: &mut [GpuParticle], adj: &[Vec3]) {
+    for (p, a) in state.iter_mut().zip(adj) {
+        p.x[0] += a.x;
+        p.x[1] += a.y;
+        p.x[2] += a.z;
+    }
+}
+
+fn check_finite(g: &Gradients) -> Result<()> {
+    let bad = |name: &str, i: usize| -> Result<()> {
+        bail!("the gradient of {name} became NaN/inf at particle {i}")
+    };
+    if let Some(i) = g.ln_young.iter().position(|e| !e.is_finite()) {
+        return bad("ln E", i);
+    }
+    if let Some(i) = g.poisson.iter().position(|e| !e.is_finite()) {
+        return bad("nu", i);
+    }
+    for (name, m) in [("x0", &g.x0), ("v0", &g.v0)] {
+        if let Some(i) = m.iter().position(|v| !v.is_finite()) {
+            return bad(name, i);
+        }
+    }
+    for (name, m) in [("C0", &g.c0), ("F0", &g.f0)] {
+        if let Some(i) = m.iter().position(|v| !v.is_finite()) {
+            return bad(name, i);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Encoding substeps: per-substep parameter records and the stages of a substep.
+
+use super::*;
+
+impl Solver {
+    fn params_for(&self, dt: f32) -> GpuParams {
+        let c = &self.cfg;
+        let t = self.time as f32;
+        let mut p = GpuParams {
+            res: c.grid_res,
+            n_particles: self.n,
+            material: match c.material {
+                Material::FixedCorotated => 0,
+                Material::NeoHookean => 1,
+            },
+            wall: match c.wall {
+                Wall::None => 0,
+                Wall::Slip => 1,
+                Wall::Sticky => 2,
+            },
+            wall_cells: c.wall_cells,
+            step: self.step.min(u32::MAX as u64 / 4) as u32,
+            ground_on: c.ground.is_some() as u32,
+            ground_sticky: c.ground.map(|g| g.sticky as u32).unwrap_or(0),
+            dx: c.dx(),
+            inv_dx: c.grid_res as f32,
+            dt,
+            time: t,
+            gravity: c.gravity.extend(c.damping).to_array(),
+            ground_y: c.ground.map(|g| g.height).unwrap_or(0.0),
+            ..Default::default()
+        };
+        if let Some(k) = self
+            .pokes
+            .iter()
+            .find(|k| k.start <= t && t < k.start + k.duration)
+        {
+            p.poke_on = 1;
+            p.poke_centre = k.centre.extend(k.radius).to_array();
+            p.poke_force = k.force.extend(0.0).to_array();
+        }
+        if let Some(d) = self.drag {
+            p.drag_on = 1;
+            p.drag_stiffness = d.stiffness;
+            p.drag_target = d.target.extend(d.damping).to_array();
+        }
+        p
+    }
+
+    /// Writes the parameter records of the next `batch` substeps of `dt` (advancing the
+    /// clock) and returns their offsets in the parameter buffer.
+    pub(super) fn write_params(&mut self, batch: usize, dt: f32) -> Vec<u32> {
+        assert!(batch <= MAX_BATCH, "at most {MAX_BATCH} substeps per batch");
+        let stride = self.params_stride as usize;
+        let mut bytes = vec![0u8; stride * batch];
+        let mut offsets = Vec::with_capacity(batch);
+        for k in 0..batch {
+            let mut p = self.params_for(dt);
+            p.report_speed = (k + 1 == batch) as u32;
+            bytes[k * stride..k * stride + std::mem::size_of::<GpuParams>()]
+                .copy_from_slice(bytemuck::bytes_of(&p));
+            offsets.push((k * stride) as u32);
+            self.time += dt as f64;
+            self.step += 1;
+        }
+        self.ctx.queue.write_buffer(&self.params, 0, &bytes);
+        offsets
+    }
+
+    pub(super) fn encode_batch(&mut self, batch: usize, dt: f32) {
+        let offsets = self.write_params(batch, dt);
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        let stages = profile::STAGES.len();
+        // Without a profiler all substeps share one pass; with one, every stage gets its own
+        // pass with timestamps around it.
+        match self.profiler.as_ref() {
+            None => {
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                for (k, &off) in offsets.iter().enumerate() {
+                    for st in 0..stages {
+                        self.dispatch_stage(&mut pass, st, off, (self.cur + k) % 2);
+                    }
+                }
+            }
+            Some(prof) => {
+                for (k, &off) in offsets.iter().enumerate() {
+                    for st in 0..stages {
+                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: Some(profile::STAGES[st]),
+                            timestamp_writes: Some(prof.writes(k, st)),
+                        });
+                        self.dispatch_stage(&mut pass, st, off, (self.cur + k) % 2);
+                    }
+                }
+                prof.resolve(&mut enc, batch);
+            }
+        }
+        self.cur = (self.cur + batch) % 2;
+        self.ctx.queue.submit([enc.finish()]);
+    }
+
+    /// Records stage `st` (see [`profile::STAGES`]) of a substep reading particle buffer `i`.
+    pub(super) fn dispatch_stage(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        st: usize,
+        off: u32,
+        i: usize,
+    ) {
+        let [s_sort, s_stress, s_p2g, s_grid, s_g2p] = &self.stages;
+        let (g, n) = (&self.groups, self.n);
+        match st {
+            0 => sort::dispatch_bin(
+                pass,
+                s_sort,
+                &g.sort[i],
+                off,
+                n,
+                self.cfg.grid_res * self.cfg.grid_res,
+            ),
+            1 => s_stress.dispatch_particles(pass, 0, &g.stress[i], off, n),
+            2 => s_p2g.dispatch_blocks(pass, 0, &g.p2g, off, &self.active),
+            3 => s_sort.dispatch_particles(pass, sort::UNBIN, &g.sort[i], off, n),
+            4 => s_grid.dispatch_blocks(pass, 0, &g.grid_update, off, &self.active),
+            _ => s_g2p.dispatch_particles(pass, 0, &g.g2p[i], off, n),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! `shaders/g2p_adjoint.wgsl`: adjoint of G2P (particle share and the records whose gather gives the nodes' velocity adjoints).
+
+use super::stage::Stage;
+use crate::gpu::{
+    Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U},
+    GpuContext,
+};
+use anyhow::Result;
+
+pub fn build(ctx: &GpuContext) -> Result<Stage> {
+    Stage::new(
+        ctx,
+        "g2p_adjoint",
+        include_str!("../../shaders/g2p_adjoint.wgsl"),
+        &["g2p_adjoint"],
+        &[U, R, R, R, R, W, R, W],
+    )
+}
