@@ -100,7 +100,7 @@ fn case(
             .map(|i| {
                 let mut f = random_near_identity(rng, 0.1);
                 if setup == Setup::Inverted && i % 5 == 0 {
-                    f = f * Mat3::from_diagonal(Vec3::new(1.0, 1.0, -0.3));
+                    f *= Mat3::from_diagonal(Vec3::new(1.0, 1.0, -0.3));
                 }
                 (unit_m(rng) * 2.0, f)
             })
@@ -200,7 +200,7 @@ fn cpu_loss<T: Real>(c: &Case, g: usize, eps: T) -> T {
         p.c = mt(c.c0[i]);
         p.f = mt(c.f0[i]);
         match g {
-            0 => r.young[i] = r.young[i] * (eps * T::c(d.x_axis.x as f64)).exp(),
+            0 => r.young[i] *= (eps * T::c(d.x_axis.x as f64)).exp(),
             1 => r.poisson[i] += eps * T::c(d.x_axis.x as f64 * 0.1),
             2 => p.x += vt::<T>(d.x_axis * 0.01) * eps,
             3 => p.v += vt::<T>(d.x_axis) * eps,

@@ -199,7 +199,7 @@ impl Renderer {
         if groups > 65_535 {
             bail!("{n} Gaussians are more than this renderer handles (4 million)");
         }
-        let limit = ctx.device.limits().max_storage_buffer_binding_size as u64;
+        let limit = ctx.device.limits().max_storage_buffer_binding_size;
         let biggest = (cloud.sh.len() as u64 * 4).max(n as u64 * 64);
         if biggest > limit {
             bail!(

@@ -1,0 +1,119 @@
+//! The gradient API: bit-reproducible gradients, the solver left at the clip's start,
+//! clear errors for bad adjoint input (wrong lengths, NaN) and for frames too long to tape.
+
+mod common;
+use common::*;
+use glam::Vec3;
+use physdreamer::solver::{Poke, Solver, SolverConfig, TimeStep};
+use rand::Rng;
+
+fn solver(frame_substeps: f32) -> Solver {
+    let mut rng = rng("adjoint api");
+    let set = random_block(
+        &mut rng,
+        Vec3::new(0.4, 0.3, 0.4),
+        [6, 5, 4],
+        1.0 / 64.0,
+        1e3,
+        1e5,
+    );
+    let cfg = SolverConfig {
+        grid_res: 32,
+        time_step: TimeStep::Fixed(1.0 / 2048.0),
+        frame_dt: frame_substeps / 2048.0,
+        ..Default::default()
+    };
+    let mut s = Solver::new(&gpu(), cfg, &set).unwrap();
+    s.set_pokes(vec![Poke {
+        centre: Vec3::new(0.42, 0.32, 0.42),
+        radius: 0.03,
+        force: Vec3::new(30.0, 0.0, 0.0),
+        start: 0.0,
+        duration: 0.01,
+    }]);
+    s
+}
+
+#[test]
+fn gradients_are_bit_reproducible_and_the_solver_returns_to_the_start() {
+    let mut s = solver(20.0);
+    let mut rng = rng("adjoint determinism");
+    let n = s.len();
+    let start = s.positions().unwrap();
+    let weights: Vec<Vec<Vec3>> = (0..4)
+        .map(|_| {
+            (0..n)
+                .map(|_| Vec3::new(rng.random(), rng.random(), rng.random()))
+                .collect()
+        })
+        .collect();
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let clip = s.record_clip(3).unwrap();
+        assert_eq!(clip.frames(), 3);
+        assert_eq!(clip.substeps(), vec![20, 20, 20]);
+        let g = s.backward(&clip, &weights).unwrap();
+        assert_eq!(
+            s.positions().unwrap(),
+            start,
+            "backward leaves the clip's start"
+        );
+        assert_eq!(s.time(), 0.0);
+        runs.push(g);
+    }
+    let bits = |g: &physdreamer::solver::adjoint::Gradients| {
+        let mut b: Vec<u32> = g
+            .ln_young
+            .iter()
+            .chain(&g.poisson)
+            .map(|x| x.to_bits())
+            .collect();
+        b.extend(
+            g.x0.iter()
+                .chain(&g.v0)
+                .flat_map(|v| v.to_array())
+                .map(f32::to_bits),
+        );
+        b.extend(
+            g.f0.iter()
+                .chain(&g.c0)
+                .flat_map(|m| m.to_cols_array())
+                .map(f32::to_bits),
+        );
+        b
+    };
+    assert!(runs[0].ln_young.iter().any(|&e| e != 0.0));
+    assert_eq!(bits(&runs[0]), bits(&runs[1]), "two backward passes differ");
+}
+
+#[test]
+fn bad_adjoints_are_refused() {
+    let mut s = solver(10.0);
+    let n = s.len();
+    let clip = s.record_clip(2).unwrap();
+    let e = err_text(s.backward(&clip, &[vec![], vec![]]));
+    assert!(
+        e.contains("2 position adjoint lists") && e.contains("2 frames"),
+        "{e}"
+    );
+    let e = err_text(s.backward(&clip, &[vec![], vec![Vec3::ONE; n - 1], vec![]]));
+    assert!(
+        e.contains("frame 1") && e.contains(&format!("{n} particles")),
+        "{e}"
+    );
+    let mut nan = vec![Vec3::ZERO; n];
+    nan[7] = Vec3::new(0.0, f32::NAN, 0.0);
+    let e = err_text(s.backward(&clip, &[vec![], vec![], nan]));
+    assert!(e.contains("NaN/inf"), "{e}");
+    // a frame longer than the tape allows
+    let mut long = solver(600.0);
+    let e = err_text(long.record_clip(1));
+    assert!(e.contains("600 substeps"), "{e}");
+}
+
+fn err_text<T>(r: anyhow::Result<T>) -> String {
+    match r {
+        Ok(_) => panic!("should fail"),
+        Err(e) => format!("{e:#}"),
+    }
+}
