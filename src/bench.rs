@@ -131,3 +131,75 @@ pub fn run(ctx: &GpuContext, sc: &Scenario) -> Result<BenchResult> {
         stages: solver.profile().unwrap_or_default(),
     })
 }
+
+/// What [`run_gradient`] measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradientBenchResult {
+    pub particles: u32,
+    pub frames: usize,
+    pub substeps_per_frame: u32,
+    /// Wall time of the forward clip with checkpoints, and of the backward pass.
+    pub forward_seconds: f64,
+    pub backward_seconds: f64,
+    /// GPU bytes the gradients add (see [`crate::solver::adjoint::gradient_memory`]).
+    pub gradient_bytes: u64,
+    /// The process's peak resident memory (Linux; on a software adapter GPU buffers live
+    /// there too), if known.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// The scenario as a clip of `frames` frames of `steps` substeps: timed forward run with
+/// checkpoints, then a timed backward pass from random adjoints of every frame's positions.
+pub fn run_gradient(ctx: &GpuContext, sc: &Scenario, frames: usize) -> Result<GradientBenchResult> {
+    let set = sc.particles();
+    let mut cfg = sc.config();
+    cfg.frame_dt = sc.dt * sc.steps as f32;
+    let mut solver = Solver::new(ctx, cfg, &set)?;
+    let n = set.len();
+    // warm-up: build the pipelines of both passes once
+    let warm = solver.record_clip(1)?;
+    solver.backward(&warm, &[vec![], vec![Vec3::ONE; n]])?;
+    drop(warm);
+    ctx.wait()?;
+    let t0 = Instant::now();
+    let clip = solver.record_clip(frames)?;
+    ctx.wait()?;
+    let forward_seconds = t0.elapsed().as_secs_f64();
+    let substeps_per_frame = clip.substeps()[0];
+    let adjoints: Vec<Vec<Vec3>> = (0..=frames)
+        .map(|k| {
+            (0..n)
+                .map(|i| Vec3::new(1.0, (i % 7) as f32 - 3.0, k as f32) * 1e-3)
+                .collect()
+        })
+        .collect();
+    let t0 = Instant::now();
+    let g = solver.backward(&clip, &adjoints)?;
+    let backward_seconds = t0.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        g.ln_young.iter().any(|&e| e != 0.0),
+        "the benchmark's gradient is zero"
+    );
+    Ok(GradientBenchResult {
+        particles: n as u32,
+        frames,
+        substeps_per_frame,
+        forward_seconds,
+        backward_seconds,
+        gradient_bytes: crate::solver::adjoint::gradient_memory(
+            n as u64,
+            sc.res,
+            frames as u64,
+            substeps_per_frame as u64,
+        ),
+        peak_rss_bytes: peak_rss(),
+    })
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`).
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

@@ -36,6 +36,10 @@ pub struct BenchArgs {
     /// Time every stage with GPU timestamps (one pass per stage, so a little slower overall).
     #[arg(long)]
     pub profile: bool,
+    /// Benchmark gradients instead: a clip of this many frames of `--steps` substeps each,
+    /// forward with checkpoints, then backward.
+    #[arg(long, default_value_t = 0)]
+    pub frames: usize,
 }
 
 /// Parses "x,y" into a vector, naming `what` in the error.
@@ -89,6 +93,9 @@ pub fn run(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
         },
         profile: a.profile,
     };
+    if a.frames > 0 {
+        return gradient(ctx, &sc, a.frames);
+    }
     let r = bench::run(ctx, &sc)?;
     println!("particles              {}", r.particles);
     println!("grid                   {}^3", sc.res);
@@ -107,6 +114,31 @@ pub fn run(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
             "  {stage:<12} {:8.3} ms/substep",
             secs * 1e3 / r.steps as f64
         );
+    }
+    Ok(())
+}
+
+fn gradient(ctx: &GpuContext, sc: &Scenario, frames: usize) -> Result<()> {
+    let r = bench::run_gradient(ctx, sc, frames)?;
+    let substeps = (r.frames as u32 * r.substeps_per_frame) as f64;
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    println!("particles              {}", r.particles);
+    println!("grid                   {}^3", sc.res);
+    println!("frames                 {} of {} substeps", r.frames, r.substeps_per_frame);
+    println!(
+        "forward (checkpoints)  {:.3} s, {:.3} ms/substep",
+        r.forward_seconds,
+        r.forward_seconds * 1e3 / substeps
+    );
+    println!(
+        "backward               {:.3} s, {:.3} ms/substep",
+        r.backward_seconds,
+        r.backward_seconds * 1e3 / substeps
+    );
+    println!("backward / forward     {:.2}", r.backward_seconds / r.forward_seconds);
+    println!("gradient buffers       {:.1} MiB", mib(r.gradient_bytes));
+    if let Some(b) = r.peak_rss_bytes {
+        println!("peak resident memory   {:.1} MiB", mib(b));
     }
     Ok(())
 }
