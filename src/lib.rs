@@ -10,6 +10,7 @@ pub mod particles;
 pub mod render;
 pub mod scene;
 pub mod solver;
+pub mod video;
 pub mod viewer;
 
 pub use particles::ParticleSet;
