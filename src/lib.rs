@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod gpu;
+pub mod loss;
 pub mod material;
 pub mod particles;
 pub mod render;

@@ -98,6 +98,13 @@ pub struct Mask {
     pub weight: Vec<f32>,
 }
 
+impl Mask {
+    /// `(width, height)`.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+}
+
 /// What to do with a frame or mask whose size differs from the wanted one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SizePolicy {
