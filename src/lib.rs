@@ -7,6 +7,7 @@ pub mod demo;
 pub mod gpu;
 pub mod loss;
 pub mod material;
+pub mod optimiser;
 pub mod particles;
 pub mod render;
 pub mod scene;
