@@ -71,7 +71,7 @@ fn minimises_rosenbrock() {
     let (f, _) = rosenbrock(&x);
     eprintln!("rosenbrock: f = {f:.2e} at {x:?}");
     assert!(
-        (x[0] - 1.0).abs() < 1e-3 && (x[1] - 1.0).abs() < 2e-3,
+        (x[0] - 1.0).abs() < 1e-6 && (x[1] - 1.0).abs() < 1e-6,
         "{x:?}"
     );
 }
