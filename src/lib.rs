@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod cli;
 pub mod demo;
+pub mod field;
 pub mod gpu;
 pub mod loss;
 pub mod material;
