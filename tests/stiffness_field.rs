@@ -105,12 +105,12 @@ fn total_variation_gradient_matches_differences() {
         weight: 0.3,
         epsilon: 0.05,
     };
-    assert_eq!(tv.evaluate(&field), (0.0, vec![0.0; field.len()]));
+    assert_eq!(tv.evaluate(&field).unwrap(), (0.0, vec![0.0; field.len()]));
     let values: Vec<f64> = (0..field.len())
         .map(|_| rng.random_range(4.0..6.0))
         .collect();
     field.set_values(&values).unwrap();
-    let (_, grad) = tv.evaluate(&field);
+    let (_, grad) = tv.evaluate(&field).unwrap();
     let mut worst: f64 = 0.0;
     for i in 0..field.len() {
         let h = 1e-4;
@@ -118,7 +118,7 @@ fn total_variation_gradient_matches_differences() {
             let mut v = values.clone();
             v[i] += d;
             field.set_values(&v).unwrap();
-            tv.evaluate(&field).0
+            tv.evaluate(&field).unwrap().0
         };
         let fd = (8.0 * (at(h) - at(-h)) - (at(2.0 * h) - at(-2.0 * h))) / (12.0 * h);
         let rel = (fd - grad[i]).abs() / grad[i].abs().max(1e-12);
@@ -132,7 +132,13 @@ fn total_variation_gradient_matches_differences() {
         .collect();
     field.set_values(&step).unwrap();
     let want = 0.3 * 15.0 * ((1.0f64 + 0.05 * 0.05).sqrt() - 0.05);
-    assert!((tv.evaluate(&field).0 - want).abs() < 1e-12);
+    assert!((tv.evaluate(&field).unwrap().0 - want).abs() < 1e-12);
+    for (weight, epsilon) in [(-1.0, 0.1), (1.0, 0.0), (f64::NAN, 0.1)] {
+        let e = TotalVariation { weight, epsilon }
+            .evaluate(&field)
+            .unwrap_err();
+        assert!(e.to_string().contains("total variation"), "{e}");
+    }
 }
 
 #[test]
@@ -293,7 +299,7 @@ fn adam_recovers_a_field_through_the_adjoint() {
             .map(|(a, b)| 2.0 * (a - b) / points.len() as f64)
             .collect();
         let mut grad = field.adjoint(&points, &d).unwrap();
-        let (_, g_tv) = tv.evaluate(&field);
+        let (_, g_tv) = tv.evaluate(&field).unwrap();
         grad.iter_mut().zip(&g_tv).for_each(|(g, t)| *g += t);
         adam.step(field.values_mut(), &grad).unwrap();
         field.clamp();

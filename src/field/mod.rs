@@ -30,6 +30,10 @@ use glam::Vec3;
 use crate::material::MaterialField;
 use crate::particles::ParticleSet;
 
+mod total_variation;
+
+pub use total_variation::TotalVariation;
+
 /// Default bounds of `log10 E` (E in Pa).
 pub const DEFAULT_LOG10_E_RANGE: (f64, f64) = (3.0, 8.0);
 
@@ -356,56 +360,6 @@ pub fn log10_gradient(young: &[f32], d_young: &[f64]) -> Vec<f64> {
         .zip(d_young)
         .map(|(&e, &d)| d * e as f64 * std::f64::consts::LN_10)
         .collect()
-}
-
-/// Smoothed anisotropic total variation of the node values (see the module docs).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TotalVariation {
-    /// Factor on the sum (≥ 0).
-    pub weight: f64,
-    /// Smoothing `ε` in log10 units (> 0): differences well below it cost `d²/(2ε)`.
-    pub epsilon: f64,
-}
-
-impl Default for TotalVariation {
-    /// Weight 1e-3, ε = 0.01 (a 2.3 % change of E).
-    fn default() -> Self {
-        TotalVariation {
-            weight: 1e-3,
-            epsilon: 0.01,
-        }
-    }
-}
-
-impl TotalVariation {
-    /// The regulariser's value and its gradient with respect to every node value.
-    pub fn evaluate(&self, field: &StiffnessField) -> (f64, Vec<f64>) {
-        let [nx, ny, nz] = field.dims;
-        let v = &field.values;
-        let eps = self.epsilon;
-        let mut total = 0.0;
-        let mut grad = vec![0.0; v.len()];
-        for k in 0..nz {
-            for j in 0..ny {
-                for i in 0..nx {
-                    let a = field.index(i, j, k);
-                    let next = [
-                        (i + 1 < nx).then(|| field.index(i + 1, j, k)),
-                        (j + 1 < ny).then(|| field.index(i, j + 1, k)),
-                        (k + 1 < nz).then(|| field.index(i, j, k + 1)),
-                    ];
-                    for b in next.into_iter().flatten() {
-                        let d = v[b] - v[a];
-                        let r = (d * d + eps * eps).sqrt();
-                        total += r - eps;
-                        grad[b] += self.weight * d / r;
-                        grad[a] -= self.weight * d / r;
-                    }
-                }
-            }
-        }
-        (self.weight * total, grad)
-    }
 }
 
 fn check_positions(positions: &[Vec3]) -> Result<(), FieldError> {
