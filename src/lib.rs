@@ -4,12 +4,16 @@
 pub mod bench;
 pub mod cli;
 pub mod demo;
+pub mod field;
 pub mod gpu;
+pub mod loss;
 pub mod material;
+pub mod optimiser;
 pub mod particles;
 pub mod render;
 pub mod scene;
 pub mod solver;
+pub mod video;
 pub mod viewer;
 
 pub use particles::ParticleSet;
