@@ -48,7 +48,8 @@ fn grid_update_adjoint(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invo
             }
         }
         let u = grid_adj[i].mv * keep * decay; // adjoint of mv / m
-        out = vec4<f32>(u / g.m, -dot(u, g.mv) / (g.m * g.m));
+        // d(mv/m)/dm = -(mv/m)/m: never m^2, which underflows for nodes at a stencil's edge
+        out = vec4<f32>(u / g.m, -dot(u, g.mv / g.m) / g.m);
     }
     node_adj[i] = out;
 }

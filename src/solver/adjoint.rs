@@ -348,3 +348,77 @@ fn check_finite(g: &Gradients) -> Result<()> {
     }
     Ok(())
 }
+
+impl Solver {
+    /// For tests of the stress stage's adjoint alone: with particle states `state` (C and F
+    /// matter) and `a_adj`, the adjoint of each particle's A = m C − dt V (4 / dx²) τ, returns
+    /// the adjoints of C and F, and of (ln E, ν), for a substep of `dt`. Leaves the solver's
+    /// particle state undefined (set it again before stepping).
+    pub fn debug_stress_adjoint(
+        &mut self,
+        state: &[GpuParticle],
+        a_adj: &[Mat3],
+        dt: f32,
+    ) -> Result<(Vec<(Mat3, Mat3)>, Vec<[f32; 2]>)> {
+        let n = self.n as usize;
+        if state.len() != n || a_adj.len() != n {
+            bail!(
+                "debug_stress_adjoint: {} states and {} adjoints for {n} particles",
+                state.len(),
+                a_adj.len()
+            );
+        }
+        if self.adjoint.is_none() {
+            self.adjoint = Some(Box::new(AdjointState::new(self)?));
+        }
+        let (time, step) = (self.time, self.step);
+        let off = self.write_params(1, dt)[0];
+        (self.time, self.step) = (time, step);
+        let a = self.adjoint.as_ref().expect("built above");
+        let q = &self.ctx.queue;
+        q.write_buffer(&self.particles[0], 0, bytemuck::cast_slice(state));
+        let padded: Vec<[f32; 12]> = a_adj
+            .iter()
+            .map(|m| {
+                let c = m.to_cols_array();
+                [
+                    c[0], c[1], c[2], 0.0, c[3], c[4], c[5], 0.0, c[6], c[7], c[8], 0.0,
+                ]
+            })
+            .collect();
+        let a_buf = self.ctx.storage_init("A adjoint (debug)", &padded);
+        let zero = vec![GpuParticle::zeroed(); n];
+        q.write_buffer(&a.adj[1], 0, bytemuck::cast_slice(&zero));
+        q.write_buffer(
+            &a.material_adj,
+            0,
+            bytemuck::cast_slice(&vec![[0f32; 4]; n]),
+        );
+        let group = a.stages[3].bind(
+            &self.ctx,
+            &self.params,
+            &[
+                &self.particles[0],
+                &self.material,
+                &a_buf,
+                &a.adj[1],
+                &a.material_adj,
+            ],
+        );
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            a.stages[3].dispatch_particles(&mut pass, 0, &group, off, self.n);
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        let adj: Vec<GpuParticle> = self.ctx.read(&a.adj[1])?;
+        let mat: Vec<[f32; 4]> = self.ctx.read(&a.material_adj)?;
+        Ok((
+            adj[..n]
+                .iter()
+                .map(|p| (p.affine(), p.deformation()))
+                .collect(),
+            mat[..n].iter().map(|m| [m[0], m[1]]).collect(),
+        ))
+    }
+}
