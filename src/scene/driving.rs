@@ -177,6 +177,35 @@ impl Attachment {
         Ok(Deformed { position, rotation })
     }
 
+    /// `∂L/∂` particle positions given `d_points = ∂L/∂` the attached points' positions, through
+    /// the neighbourhood centres `c = Σ w_j x_j`: `∂L/∂x_j += w_j·∂L/∂point`. The rotation
+    /// `R` is a stop-gradient (held fixed, its dependence on the particles dropped), so the
+    /// result is exact for translations and approximate where neighbourhoods turn. Sequential,
+    /// in point order, in f64: deterministic.
+    pub fn position_adjoint(&self, d_points: &[Vec3]) -> Result<Vec<Vec3>, String> {
+        if d_points.len() != self.len() {
+            return Err(format!(
+                "{} point gradients given, the attachment holds {} points",
+                d_points.len(),
+                self.len()
+            ));
+        }
+        if let Some(i) = d_points.iter().position(|d| !d.is_finite()) {
+            return Err(format!(
+                "point gradient {i} = {} is not finite",
+                d_points[i]
+            ));
+        }
+        let mut out = vec![DVec3::ZERO; self.rest_particles.len()];
+        for (i, d) in d_points.iter().enumerate() {
+            let (idx, w) = self.neighbours(i);
+            for (&j, &wj) in idx.iter().zip(w) {
+                out[j as usize] += d.as_dvec3() * wj as f64;
+            }
+        }
+        Ok(out.into_iter().map(|v| v.as_vec3()).collect())
+    }
+
     /// The splats moved by the particles: centres and orientations follow the neighbourhood
     /// frame; with per-particle deformation gradients `grads`, each covariance becomes
     /// `F Sigma F^T` (rotation and scales from an SVD). View-dependent colour is not rotated:
