@@ -15,7 +15,7 @@ mod fd;
 use fd::*;
 use glam::{DVec2, DVec3, Vec3};
 use physdreamer::loss::ImageLoss;
-use physdreamer::render::differentiable::{backward, project_cloud, rasterise, render_float};
+use physdreamer::render::differentiable::{backward, project_cloud, render_float};
 use physdreamer::render::{reference, RenderOptions, SplatCloud};
 use physdreamer::scene::Camera;
 use physdreamer::video::RgbFrame;
@@ -92,17 +92,25 @@ fn mean_gradients_match_central_differences() {
     let cloud = random_cloud(&mut rng, n, 0.7, (0.05, 0.2), 1);
     let mut w = random_image(&mut rng, 48, 40);
     let (_, tape) = render_float(&cloud, &cam, bg).unwrap();
-    let h = 1e-3 * 3.0 / cam.fy as f64; // a thousandth of a pixel at the cloud
+    let h = 3e-3 * 3.0 / cam.fy as f64; // 3/1000 of a pixel at the cloud
     let g0 = backward(&cloud, &cam, bg, &tape, &w).unwrap().mean;
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| g0[b].length().total_cmp(&g0[a].length()));
     let (mut worst, mut worst_full, mut gap) = (0.0f64, 0.0f64, DVec2::ZERO);
-    // False when a depth order changed within the step (a jump): the caller draws again.
-    let mut check = |name: String, dir: &[Vec3]| -> bool {
-        let Some(d) = masked_differences(&mut w, &mean_renders(&cloud, &cam, bg, dir), h) else {
-            eprintln!("{name}: two depths swapped within the step, skipped");
-            return false;
-        };
+    // The four largest gradients, each Gaussian alone along its own; then random directions.
+    let mut dirs: Vec<(String, Vec<Vec3>)> = (order[..4].iter())
+        .map(|&i| {
+            let mut d = vec![Vec3::ZERO; n];
+            d[i] = g0[i].normalize();
+            (format!("Gaussian {i} along its gradient"), d)
+        })
+        .collect();
+    for k in 0..4 {
+        let d = (0..n).map(|_| ball(&mut rng)).collect();
+        dirs.push((format!("random direction {k}"), d));
+    }
+    for (name, dir) in &dirs {
+        let d = masked_differences(&mut w, &mean_renders(&cloud, &cam, bg, dir), h);
         let g = backward(&cloud, &cam, bg, &tape, &w).unwrap();
         let an = dot(&g.mean, dir);
         let e = scaled_error(an, d[0], sizes(&g.mean, dir));
@@ -114,29 +122,10 @@ fn mean_gradients_match_central_differences() {
             d[0], d[1]
         );
         (worst, worst_full) = (worst.max(e), worst_full.max(ef));
-        true
-    };
-    // The four largest gradients, each Gaussian alone along its own; then random directions.
-    let mut done = 0;
-    for &i in &order {
-        let mut dir = vec![Vec3::ZERO; n];
-        dir[i] = g0[i].normalize();
-        done += check(format!("Gaussian {i} along its gradient"), &dir) as usize;
-        if done == 4 {
-            break;
-        }
     }
-    for k in 0..20 {
-        let dir: Vec<Vec3> = (0..n).map(|_| ball(&mut rng)).collect();
-        done += check(format!("random direction {k}"), &dir) as usize;
-        if done == 8 {
-            break;
-        }
-    }
-    assert_eq!(done, 8, "too many depth swaps");
     let masked = w.rgb.iter().filter(|p| **p == [0.0; 3]).count();
     let gap = (gap.x / gap.y).sqrt();
-    eprintln!("worst relative error: held fixed {worst:.1e}, re-projected {worst_full:.1e} (rms over the directions {gap:.1e}); {masked} pixels masked for cut-off crossings");
+    eprintln!("worst relative error: held fixed {worst:.1e}, re-projected {worst_full:.1e} (rms over the directions {gap:.1e}); {masked} pixels masked for cut-off crossings or depth swaps");
     assert!(worst < 2e-2, "held fixed: relative error {worst}");
     assert!(gap < GAP, "re-projected: rms relative error {gap}");
 }
@@ -170,7 +159,7 @@ fn colour_and_opacity_gradients_match_central_differences() {
                     })
                 })
                 .collect();
-            plain(rasterise(&moved, &cam, bg).unwrap())
+            draw(&moved, &cam, bg)
         };
         // Random directions, then the three largest opacity gradients one at a time.
         let g0 = backward(&cloud, &cam, bg, &tape, &w).unwrap().opacity;
@@ -188,11 +177,11 @@ fn colour_and_opacity_gradients_match_central_differences() {
             for (g, d) in moved.gaussians.iter_mut().zip(&op_dir) {
                 g.mean_alpha[3] += d * s as f32;
             }
-            plain(render_float(&moved, &cam, bg).unwrap())
+            draw(&project_cloud(&moved, &cam).unwrap(), &cam, bg)
         };
         // Opacity first: it may mask pixels; colours cannot (the image is linear in them).
-        let dop = masked_differences(&mut w, &[Box::new(opacity)], 1e-2).unwrap()[0];
-        let dc = masked_differences(&mut w, &[Box::new(colour)], 0.1).unwrap()[0];
+        let dop = masked_differences(&mut w, &[Box::new(opacity)], 1e-2)[0];
+        let dc = masked_differences(&mut w, &[Box::new(colour)], 0.1)[0];
         let g = backward(&cloud, &cam, bg, &tape, &w).unwrap();
         let an_c = dot(&g.colour, &dir);
         let an_o: f64 = g
@@ -270,8 +259,8 @@ fn image_loss_gradient_reaches_the_means() {
     let eval = |img: &RgbFrame<f32>| loss.evaluate(img, &target, None).unwrap().loss;
     let (mut worst, mut gap, mut clean, mut jumped) = (0.0f64, DVec2::ZERO, 0, 0);
     while clean < 4 && jumped < 40 {
-        // Five Gaussians at a time: a cut-off crossing spreads through the SSIM window, so a
-        // direction that crosses one is drawn again rather than masked.
+        // Five Gaussians at a time: a jump (cut-off crossing, depth swap) spreads through the
+        // SSIM window, so a direction with one is drawn again rather than masked.
         let mut dir = vec![Vec3::ZERO; n];
         (0..5).for_each(|_| dir[rng.random_range(0..n)] = ball(&mut rng));
         let an = dot(&g.mean, &dir);
@@ -280,10 +269,7 @@ fn image_loss_gradient_reaches_the_means() {
             continue;
         }
         let renders = mean_renders(&cloud, &cam, bg, &dir);
-        let Some((d, jumps)) = differences(&renders, 1e-3 * px, &eval) else {
-            jumped += 1;
-            continue;
-        };
+        let (d, jumps) = differences(&renders, 3e-3 * px, &eval);
         if !jumps.is_empty() {
             jumped += 1;
             continue;

@@ -4,7 +4,7 @@
 use glam::{DVec3, Quat, Vec3};
 use physdreamer::scene::Attachment;
 
-use super::fd::{ball, dot, rel};
+use super::fd::{ball, dot, scaled_error, sizes};
 
 #[test]
 fn position_adjoint_is_the_transpose_of_the_centre_map() {
@@ -43,7 +43,7 @@ fn position_adjoint_is_the_transpose_of_the_centre_map() {
     let rhs = dot(&dx, &adj);
     eprintln!("adjoint identity: {lhs:.9e} vs {rhs:.9e}");
     assert!(
-        rel(lhs, rhs) < 1e-6,
+        scaled_error(lhs, rhs, sizes(&dx, &adj)) < 1e-6,
         "<A dx, dp> = {lhs}, <dx, Aᵀdp> = {rhs}"
     );
     // A translation moves every point rigidly (R = I): differences along it.
@@ -69,7 +69,8 @@ fn position_adjoint_is_the_transpose_of_the_centre_map() {
         dot(&vec![u; particles.len()], &adj),
     );
     eprintln!("translation: differences {fd:.6e}, adjoint {an:.6e}");
-    assert!(rel(an, fd) < 1e-4, "translation: {fd} vs {an}");
+    let e = scaled_error(an, fd, sizes(&vec![u; particles.len()], &adj));
+    assert!(e < 1e-4, "translation: {fd} vs {an}");
     // A bending, twisting motion: the centre c = x' − R·(x − c0) through `deform`, R taken
     // from each deformed state, along random particle directions.
     let bend = |p: Vec3| {
@@ -102,7 +103,10 @@ fn position_adjoint_is_the_transpose_of_the_centre_map() {
         };
         let (fd, an) = ((at(1e-2) - at(-1e-2)) / 2e-2, dot(&dx, &adj));
         eprintln!("bent: differences {fd:.6e}, adjoint {an:.6e}");
-        assert!(rel(an, fd) < 1e-3, "bent: {fd} vs {an}");
+        assert!(
+            scaled_error(an, fd, sizes(&dx, &adj)) < 1e-3,
+            "bent: {fd} vs {an}"
+        );
     }
     // Bad input is refused.
     let err = att.position_adjoint(&dp[1..]).unwrap_err();

@@ -1,7 +1,7 @@
 //! Random splat clouds and central differences for the differentiable rasteriser's tests.
 
 use glam::{DVec3, Mat3, Quat, Vec2, Vec3};
-use physdreamer::render::differentiable::{project_cloud, rasterise, ForwardTape};
+use physdreamer::render::differentiable::{project_cloud, rasterise};
 use physdreamer::render::reference::Projected;
 use physdreamer::render::splat::GpuGaussian;
 use physdreamer::render::SplatCloud;
@@ -125,13 +125,50 @@ pub fn moved_centres(
 /// A scalar loss of an image.
 pub type Loss<'a> = dyn Fn(&RgbFrame<f32>) -> f64 + 'a;
 
-/// The image of an input moved by a signed step, the number of splats each pixel blends and
-/// the depth order (front to back; empty when the keys are held).
-pub type Render<'a> = dyn Fn(f64) -> (RgbFrame<f32>, Vec<u32>, Vec<u32>) + 'a;
+/// The image of an input moved by a signed step and a signature of each pixel's blends.
+pub type Render<'a> = dyn Fn(f64) -> (RgbFrame<f32>, Vec<u64>) + 'a;
 
-/// Image and counts of a render, no order.
-pub fn plain((img, tape): (RgbFrame<f32>, ForwardTape)) -> (RgbFrame<f32>, Vec<u32>, Vec<u32>) {
-    (img, tape.contributors().to_vec(), vec![])
+/// [`rasterise`]s `projected` and signs each pixel's list of blended splats, in depth order,
+/// by brute force over every Gaussian (the renderer's rule, same f32 operations), checking the
+/// tiled renderer's per-pixel count against it. A splat crossing a cut-off or two overlapping
+/// splats swapping depths changes the signature of the pixels concerned.
+pub fn draw(
+    projected: &[Option<Projected>],
+    cam: &Camera,
+    bg: [f32; 3],
+) -> (RgbFrame<f32>, Vec<u64>) {
+    let (img, tape) = rasterise(projected, cam, bg).unwrap();
+    let (w, h) = (cam.width, cam.height);
+    let mut sign = vec![0u64; (w * h) as usize];
+    let mut count = vec![0u32; (w * h) as usize];
+    let mut order: Vec<(u32, usize, Projected)> = (projected.iter().enumerate())
+        .filter_map(|(i, p)| p.map(|p| (p.key, i, p)))
+        .collect();
+    order.sort_unstable_by_key(|&(key, i, _)| std::cmp::Reverse((key, i)));
+    for (_, i, p) in order {
+        for y in 0..h {
+            for x in 0..w {
+                let dx = p.centre.x - (x as f32 + 0.5);
+                let dy = p.centre.y - (y as f32 + 0.5);
+                let k = p.conic;
+                let power = -0.5 * (k.x * dx * dx + k.z * dy * dy) - k.y * dx * dy;
+                let alpha = (p.alpha * power.exp()).min(0.99);
+                if (-4.5..=0.0).contains(&power) && alpha >= 1.0 / 255.0 {
+                    let j = (y * w + x) as usize;
+                    sign[j] = sign[j]
+                        .wrapping_mul(0x0100_0000_01B3)
+                        .wrapping_add(i as u64 + 1);
+                    count[j] += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(
+        count,
+        tape.contributors(),
+        "tiled counts differ from brute force"
+    );
+    (img, sign)
 }
 
 /// The cloud with its means moved by `s·dir`: held fixed (only the centres of the projection
@@ -156,65 +193,44 @@ pub fn mean_renders<'a>(
         (moved, means)
     };
     [
-        Box::new(move |s| {
-            let (_, means) = moved(s);
-            plain(rasterise(&moved_centres(&base, &means, cam), cam, bg).unwrap())
-        }),
-        Box::new(move |s| {
-            let (cloud, _) = moved(s);
-            let projected = project_cloud(&cloud, cam).unwrap();
-            let mut order: Vec<(u32, u32)> = projected
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| p.map(|p| (p.key, i as u32)))
-                .collect();
-            order.sort_unstable_by(|a, b| b.cmp(a));
-            let (img, counts, _) = plain(rasterise(&projected, cam, bg).unwrap());
-            (img, counts, order.into_iter().map(|(_, i)| i).collect())
-        }),
+        Box::new(move |s| draw(&moved_centres(&base, &moved(s).1, cam), cam, bg)),
+        Box::new(move |s| draw(&project_cloud(&moved(s).0, cam).unwrap(), cam, bg)),
     ]
 }
 
-/// Central differences at `±h` of `loss` for each of `renders`, and the pixels that blend a
-/// different number of splats at `+h` and `−h` in any of them (a cut-off crossed: a jump,
-/// not a derivative); `None` when a depth order changes (a jump of unknown pixels).
-pub fn differences(renders: &[Box<Render>], h: f64, loss: &Loss) -> Option<(Vec<f64>, Vec<usize>)> {
+/// Central differences at `±h` of `loss` for each of `renders`, and the pixels whose
+/// signature differs at `+h` and `−h` in any of them (a cut-off crossed or a depth swap: a
+/// jump, not a derivative).
+pub fn differences(renders: &[Box<Render>], h: f64, loss: &Loss) -> (Vec<f64>, Vec<usize>) {
     let mut jumps = Vec::new();
     let mut diffs = Vec::new();
     for r in renders {
-        let ((a, ca, oa), (b, cb, ob)) = (r(h), r(-h));
-        if oa != ob {
-            return None;
-        }
-        jumps.extend((0..ca.len()).filter(|&i| ca[i] != cb[i]));
+        let ((a, sa), (b, sb)) = (r(h), r(-h));
+        jumps.extend((0..sa.len()).filter(|&i| sa[i] != sb[i]));
         diffs.push((loss(&a) - loss(&b)) / (2.0 * h));
     }
     jumps.sort_unstable();
     jumps.dedup();
-    Some((diffs, jumps))
+    (diffs, jumps)
 }
 
 /// [`differences`] of `Σ w·image`, zeroing the weights of pixels that jump until no weighted
-/// pixel does; `None` when a depth order changes.
-pub fn masked_differences(
-    w: &mut RgbFrame<f64>,
-    renders: &[Box<Render>],
-    h: f64,
-) -> Option<Vec<f64>> {
+/// pixel does.
+pub fn masked_differences(w: &mut RgbFrame<f64>, renders: &[Box<Render>], h: f64) -> Vec<f64> {
     for _ in 0..10 {
-        let (d, jumps) = differences(renders, h, &|img| weighted(img, w))?;
+        let (d, jumps) = differences(renders, h, &|img| weighted(img, w));
         let jumps: Vec<usize> = jumps
             .into_iter()
             .filter(|&i| w.rgb[i] != [0.0; 3])
             .collect();
         if jumps.is_empty() {
-            return Some(d);
+            return d;
         }
         for i in jumps {
             w.rgb[i] = [0.0; 3];
         }
     }
-    panic!("pixels keep crossing cut-offs");
+    panic!("pixels keep jumping");
 }
 
 /// `|b − a| / |a|`.
