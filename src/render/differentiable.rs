@@ -46,8 +46,8 @@
 //! the dropped term); colour and opacity gradients match within 1e-5 and 4e-4.
 //!
 //! **Cost**, donut scene (45,624 Gaussians, 44,106 on screen, 205,580 tile entries, 65 blends
-//! a pixel), front camera at 512×288, 2-core development machine: [`render_float`] 52–54 ms,
-//! [`backward`] 70–72 ms (one thread: 97 ms and 142 ms; the single-threaded 8-bit
+//! a pixel), front camera at 512×288, 2-core development machine: [`render_float`] 52–58 ms,
+//! [`backward`] 70–86 ms (one thread: 97 ms and 142 ms; the single-threaded 8-bit
 //! [`reference::render`] takes 94 ms).
 
 mod backward;
