@@ -13,10 +13,12 @@
 //!    alpha `min(0.99, o·exp(-½dᵀΣ⁻¹d))`, dropped below 1/255, blended back to front in
 //!    `Rgba16Float`; then resolved over the background into `Rgba8Unorm`.
 //!
-//! [`reference`] is the same computation on the CPU (f32), used by the tests. [`image`]
+//! [`reference`] is the same computation on the CPU (f32), used by the tests;
+//! [`differentiable`] a tiled f32 version with a backward pass for fitting. [`image`]
 //! writes PNG and GIF files atomically, [`framing`] resizes cameras and frames objects.
 
 pub mod depth_sort;
+pub mod differentiable;
 pub mod framing;
 pub mod image;
 pub mod reference;
