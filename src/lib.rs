@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod field;
+pub mod fit;
 pub mod gpu;
 pub mod loss;
 pub mod material;

@@ -2,6 +2,7 @@
 //! the viewer on the default scene (or, where no display is available, `simulate`).
 
 pub mod bench;
+pub mod fit;
 pub mod prepare;
 pub mod simulate;
 pub mod view;
@@ -40,6 +41,9 @@ pub enum Command {
     /// pose, centred and close — the camera's focal length and principal point are adjusted so
     /// that the object's projected bounding box fills about 70 % of the frame.
     Prepare(prepare::PrepareArgs),
+    /// Fit a stiffness field and an initial velocity to a video of the object seen from the
+    /// conditioning camera (frame 0 = at rest); writes material.ply, velocity.json and plots.
+    Fit(fit::FitArgs),
     /// Load a scene file and report counts, bounds, SH degree, particle spacing and volumes.
     Inspect {
         /// Scene file (TOML).
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Bench(a)) => bench::run(&context(&cli.adapter)?, a),
         Some(Command::Simulate(a)) => simulate::run(&context(&cli.adapter)?, a),
         Some(Command::Prepare(a)) => prepare::run(&context(&cli.adapter)?, a),
+        Some(Command::Fit(a)) => fit::run(&context(&cli.adapter)?, a),
         Some(Command::View(a)) => view::run(a, cli.adapter),
         Some(Command::Inspect { scene }) => {
             print!("{}", crate::scene::inspect(&scene)?);

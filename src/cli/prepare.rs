@@ -8,7 +8,7 @@ use clap::Args;
 use crate::gpu::GpuContext;
 use crate::render::framing::{frame_points, pick_camera};
 use crate::render::{RenderOptions, Renderer, SplatCloud};
-use crate::scene::Scene;
+use crate::scene::{Camera, Scene};
 
 /// Fraction of the frame the object's projected bounding box fills.
 pub const FILL: f32 = 0.7;
@@ -33,19 +33,23 @@ pub struct PrepareArgs {
     pub height: u32,
 }
 
-/// Renders the scene's object at rest from the camera's pose, centred and close: the focal
-/// length and principal point are replaced (square pixels) so that the projected bounding box
-/// of the Gaussians fills about 70 % of the frame along its tighter dimension.
-pub fn run(ctx: &GpuContext, a: PrepareArgs) -> Result<()> {
-    let scene =
-        Scene::load(&a.scene).with_context(|| format!("loading scene {}", a.scene.display()))?;
+/// The camera of the conditioning image (and so of a video generated from it): the pose of
+/// camera `spec`, with focal length and principal point replaced (square pixels) so that the
+/// projected bounding box of the Gaussians (opacity ≥ 0.1) fills about 70 % of a `width` ×
+/// `height` frame along its tighter dimension.
+pub fn conditioning_camera(
+    scene: &Scene,
+    spec: Option<&str>,
+    width: u32,
+    height: u32,
+) -> Result<(String, Camera)> {
     let Some(splats) = &scene.splats else {
         bail!(
             "scene {} has no Gaussian splats to render",
-            a.scene.display()
+            scene.path.display()
         );
     };
-    let (name, cam) = pick_camera(&scene, a.camera.as_deref())?;
+    let (name, cam) = pick_camera(scene, spec)?;
     // Centres of the Gaussians that matter (nearly transparent ones are ignored).
     let mut pts: Vec<glam::Vec3> = (0..splats.len())
         .filter(|&i| splats.alpha(i) >= 0.1)
@@ -54,8 +58,22 @@ pub fn run(ctx: &GpuContext, a: PrepareArgs) -> Result<()> {
     if pts.is_empty() {
         pts = splats.position.clone();
     }
-    let camera = frame_points(&cam, &pts, a.width, a.height, FILL)
+    let camera = frame_points(&cam, &pts, width, height, FILL)
         .with_context(|| format!("framing the object for camera {name:?}"))?;
+    Ok((name, camera))
+}
+
+/// Renders the scene's object at rest from the camera's pose, centred and close: the focal
+/// length and principal point are replaced (square pixels) so that the projected bounding box
+/// of the Gaussians fills about 70 % of the frame along its tighter dimension.
+pub fn run(ctx: &GpuContext, a: PrepareArgs) -> Result<()> {
+    let scene =
+        Scene::load(&a.scene).with_context(|| format!("loading scene {}", a.scene.display()))?;
+    let (name, camera) = conditioning_camera(&scene, a.camera.as_deref(), a.width, a.height)?;
+    let splats = scene
+        .splats
+        .as_ref()
+        .expect("checked by conditioning_camera");
     let cloud = SplatCloud::new(splats, None)?;
     let img = Renderer::new(ctx)?.render(&cloud, &camera, &RenderOptions::default())?;
     let out = a.out.clone().unwrap_or_else(|| {

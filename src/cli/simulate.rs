@@ -3,7 +3,9 @@
 
 use super::bench::parse_vec3;
 use crate::demo;
+use crate::fit::output::read_velocity;
 use crate::gpu::GpuContext;
+use crate::material::MaterialField;
 use crate::render::framing::{pick_camera, resize};
 use crate::render::image::GifWriter;
 use crate::render::{Image, RenderOptions, Renderer, SplatCloud};
@@ -53,6 +55,13 @@ pub struct SimulateArgs {
     /// Rendered image height in pixels (default: the camera's).
     #[arg(long)]
     pub height: Option<u32>,
+    /// Material field file (docs/material-format.md, e.g. a fit's material.ply): every
+    /// particle takes E (and ν, when present) of the nearest point.
+    #[arg(long)]
+    pub material: Option<PathBuf>,
+    /// Initial velocity field (a fit's velocity.json) for the particles that are not anchored.
+    #[arg(long)]
+    pub velocity: Option<PathBuf>,
 }
 
 /// What `--render` needs: the renderer, the scene, the camera and the GIF being written.
@@ -209,6 +218,25 @@ pub fn run(ctx: &GpuContext, a: SimulateArgs) -> Result<()> {
         }
         _ => None,
     };
+    let mut set = set;
+    if let Some(m) = &a.material {
+        let field = MaterialField::read(m)?;
+        let (young, poisson) = field.sample(&set.position);
+        set.young = young;
+        if let Some(nu) = poisson {
+            set.poisson = nu;
+        }
+        eprintln!("material from {}", m.display());
+    }
+    if let Some(v) = &a.velocity {
+        let v0 = read_velocity(v, &set.position)?;
+        for i in 0..set.len() {
+            if !set.anchored[i] {
+                set.velocity[i] = v0[i];
+            }
+        }
+        eprintln!("initial velocity from {}", v.display());
+    }
     let mut solver = Solver::new(ctx, cfg, &set)?;
     solver.set_pokes(pokes);
     let frames = (a.seconds * fps).round().max(1.0) as u32;

@@ -90,7 +90,7 @@ pub enum FieldError {
 }
 
 /// `log10 E` on a regular grid (see the module docs).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StiffnessField {
     min: [f64; 3],
     max: [f64; 3],

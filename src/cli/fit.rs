@@ -1,0 +1,178 @@
+//! `physdreamer fit`: recover a stiffness field and an initial velocity from a video of the
+//! object seen from the conditioning camera (see `physdreamer prepare`).
+
+use super::prepare::conditioning_camera;
+use crate::fit::checkpoint::{self, FitIdentity};
+use crate::fit::evaluate::Problem;
+use crate::fit::run::{run as run_fit, CheckpointAt};
+use crate::fit::{median, output, solver_config, FitSettings, FitState, Stage};
+use crate::gpu::GpuContext;
+use crate::render::RenderOptions;
+use crate::scene::Scene;
+use crate::solver::Solver;
+use crate::video::{SizePolicy, VideoSource};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// Scene file (TOML) of the object in the video.
+    pub scene: PathBuf,
+    /// Folder of video frames (PNG/JPG, numbered); frame 0 is the object at rest.
+    #[arg(long)]
+    pub video: PathBuf,
+    /// Frames per second of the video.
+    #[arg(long, default_value_t = 30.0)]
+    pub fps: f64,
+    /// Folder of foreground masks, numbered like the frames (optional).
+    #[arg(long)]
+    pub masks: Option<PathBuf>,
+    /// The camera the conditioning image was prepared with (`prepare --camera`): a scene
+    /// camera name (default: its first) or a transforms.json / COLMAP folder.
+    #[arg(long)]
+    pub camera: Option<String>,
+    /// Output folder: material.ply, velocity.json, loss.png, e_field.png, compare/,
+    /// summary.json and checkpoint.json (an interrupted fit resumes from it).
+    #[arg(long, default_value = "out/fit")]
+    pub out: PathBuf,
+    /// Width the frames are fitted at (the video is resized; default: its width, at most 512).
+    #[arg(long)]
+    pub width: Option<u32>,
+    /// Target frames after frame 0 (default: all, at most 13).
+    #[arg(long)]
+    pub frames: Option<usize>,
+    /// Iterations of the velocity stage and of the material stage.
+    #[arg(long, default_value_t = FitSettings::default().velocity_iterations)]
+    pub velocity_iterations: u32,
+    #[arg(long, default_value_t = FitSettings::default().material_iterations)]
+    pub material_iterations: u32,
+    /// Starting Young's modulus (Pa; default: the scene's median).
+    #[arg(long)]
+    pub young_start: Option<f64>,
+    /// Learning rate of log10 E.
+    #[arg(long, default_value_t = FitSettings::default().material_lr)]
+    pub material_lr: f64,
+    /// Nodes per axis of the log10 E grid.
+    #[arg(long, default_value_t = FitSettings::default().material_grid)]
+    pub material_grid: usize,
+    /// Ignore an existing checkpoint and start again.
+    #[arg(long)]
+    pub restart: bool,
+}
+
+pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
+    let scene =
+        Scene::load(&a.scene).with_context(|| format!("loading scene {}", a.scene.display()))?;
+    let probe = VideoSource::new(&a.video, a.fps).load()?;
+    if probe.len() < 2 {
+        bail!(
+            "video {}: {} frame(s); need frame 0 and at least one more",
+            a.video.display(),
+            probe.len()
+        );
+    }
+    let (vw, vh) = probe.size();
+    let width = a.width.unwrap_or(vw.min(512));
+    let height = ((width as f64 * vh as f64 / vw as f64).round() as u32).max(1);
+    let mut source = VideoSource::new(&a.video, a.fps).with_size(width, height, SizePolicy::Resize);
+    if let Some(m) = &a.masks {
+        source = source.with_masks(m);
+    }
+    let video = source.load()?;
+    drop(probe);
+    let (cam_name, camera) = conditioning_camera(&scene, a.camera.as_deref(), width, height)?;
+    let frames = a.frames.unwrap_or((video.len() - 1).min(13));
+    if frames == 0 || frames >= video.len() {
+        bail!(
+            "--frames {frames}: the video {} has frames 1..={} to fit",
+            a.video.display(),
+            video.len() - 1
+        );
+    }
+    let mut solver = Solver::new(ctx, solver_config(&scene, a.fps), &scene.particles)?;
+    let problem = Problem {
+        scene: &scene,
+        camera,
+        video: &video,
+        background: RenderOptions::default().background,
+        start: solver.snapshot(),
+    };
+    let settings = FitSettings {
+        velocity_iterations: a.velocity_iterations,
+        material_iterations: a.material_iterations,
+        material_lr: a.material_lr,
+        material_grid: a.material_grid,
+        log10_e_start: a.young_start.map(f64::log10),
+        frames: Some(frames),
+        ..Default::default()
+    };
+    let identity = FitIdentity {
+        scene: a.scene.display().to_string(),
+        video: a.video.display().to_string(),
+        camera: cam_name.clone(),
+        frames,
+        particles: scene.particles.len(),
+    };
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let ckpt = a.out.join("checkpoint.json");
+    let rest = &scene.particles.position;
+    let mut state = if ckpt.exists() && !a.restart {
+        let s = checkpoint::load(&ckpt, &identity)?;
+        if s.settings != settings {
+            bail!(
+                "checkpoint {} was made with other settings; pass the same flags or --restart",
+                ckpt.display()
+            );
+        }
+        eprintln!("resuming {} at iteration {}", ckpt.display(), s.iteration);
+        s
+    } else {
+        let young: Vec<f64> = scene
+            .particles
+            .young
+            .iter()
+            .map(|&e| (e as f64).log10())
+            .collect();
+        let start = settings.log10_e_start.unwrap_or_else(|| median(&young));
+        FitState::new(settings, rest, &scene.particles.anchored, start)?
+    };
+    eprintln!(
+        "fitting {} particles to {} frames of {} ({}x{}, camera {cam_name:?})",
+        scene.particles.len(),
+        frames,
+        a.video.display(),
+        width,
+        height
+    );
+    let at = CheckpointAt {
+        path: &ckpt,
+        identity: &identity,
+    };
+    run_fit(&mut solver, &problem, frames, &mut state, Some(at), true)?;
+    let young = state.field.young(rest)?;
+    let velocity = state.velocities(rest)?;
+    let last = problem.evaluate(
+        &mut solver,
+        &young,
+        &velocity,
+        frames,
+        &state.loss(Stage::Material),
+        false,
+    )?;
+    output::write(
+        &a.out,
+        &problem,
+        &state,
+        &last.frames,
+        (last.loss, last.psnr),
+    )?;
+    println!(
+        "fit done: loss {:.4e}, PSNR {:.2} dB over {frames} frames; median E {:.3e} Pa; wrote {}",
+        last.loss,
+        last.psnr,
+        10f64.powf(median(&state.field.sample(rest)?)),
+        a.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! One evaluation of the fitting objective: simulate the clip from the current material and
+//! initial velocity, render each frame of the window, compare it with the video, and carry
+//! the image-loss gradient back through the renderer, the attachment and the simulation.
+
+use crate::loss::ImageLoss;
+use crate::render::differentiable::{backward as render_backward, render_float};
+use crate::render::SplatCloud;
+use crate::scene::{Camera, Scene};
+use crate::solver::adjoint::Gradients;
+use crate::solver::{GpuParticle, Snapshot, Solver};
+use crate::video::{RgbFrame, Video};
+use anyhow::{anyhow, bail, Context, Result};
+use glam::{Mat3, Vec3};
+use rayon::prelude::*;
+
+/// What one evaluation found.
+pub struct Evaluation {
+    /// Mean loss over the frames of the window.
+    pub loss: f64,
+    /// Mean PSNR (dB) over the frames of the window.
+    pub psnr: f64,
+    /// Gradients of the mean loss (material and initial state).
+    pub grads: Gradients,
+    /// The rendered frames 1 ..= window.
+    pub frames: Vec<RgbFrame<f32>>,
+}
+
+/// What stays fixed while fitting.
+pub struct Problem<'a> {
+    pub scene: &'a Scene,
+    pub camera: Camera,
+    pub video: &'a Video,
+    pub background: [f32; 3],
+    /// The solver's state at time 0 (rest shape, zero velocity).
+    pub start: Snapshot,
+}
+
+impl Problem<'_> {
+    /// Sets the initial velocities (`velocity[p]`; anchored particles stay at rest) on top of
+    /// the rest state.
+    pub fn reset(&self, solver: &mut Solver, velocity: &[Vec3]) -> Result<()> {
+        solver.restore(&self.start);
+        let set = &self.scene.particles;
+        let state: Vec<GpuParticle> = (0..set.len())
+            .map(|i| {
+                let v = if set.anchored[i] {
+                    Vec3::ZERO
+                } else {
+                    velocity[i]
+                };
+                GpuParticle::new(set.position[i], v, Mat3::ZERO, Mat3::IDENTITY)
+            })
+            .collect();
+        solver.set_state(&state)
+    }
+
+    /// Runs the clip of `window` frames with `young` and `velocity`, and the loss of frames
+    /// 1 ..= window against the video with its gradient; `want_grad` false skips the backward
+    /// pass (the gradients are then empty).
+    pub fn evaluate(
+        &self,
+        solver: &mut Solver,
+        young: &[f32],
+        velocity: &[Vec3],
+        window: usize,
+        loss: &ImageLoss,
+        want_grad: bool,
+    ) -> Result<Evaluation> {
+        solver.set_young(young)?;
+        self.reset(solver, velocity)?;
+        let clip = solver.record_clip(window).context("simulating the clip")?;
+        let att = self
+            .scene
+            .splat_attachment
+            .as_ref()
+            .ok_or_else(|| anyhow!("scene {} has no Gaussians", self.scene.path.display()))?;
+        let per_frame: Vec<Result<(f64, f64, RgbFrame<f32>, Vec<Vec3>)>> = (1..=window)
+            .into_par_iter()
+            .map(|k| {
+                let cloud = SplatCloud::from_scene(self.scene, &clip.positions[k], None)?;
+                let (image, tape) = render_float(&cloud, &self.camera, self.background)?;
+                let mask = self.video.masks.as_ref().map(|m| &m[k]);
+                let target = &self.video.frames[k];
+                let scale = 1.0 / window as f64;
+                if !want_grad {
+                    let v = loss.evaluate(&image, target, mask)?;
+                    return Ok((v.loss * scale, v.psnr, image, Vec::new()));
+                }
+                let (v, mut d_image) = loss.gradient(&image, target, mask)?;
+                d_image.rgb.iter_mut().flatten().for_each(|g| *g *= scale);
+                let g = render_backward(&cloud, &self.camera, self.background, &tape, &d_image)?;
+                if let Some(i) = g.mean.iter().position(|v| !v.is_finite()) {
+                    bail!("frame {k}: the image gradient of Gaussian {i}'s centre is NaN/inf");
+                }
+                let d_particles = att.position_adjoint(&g.mean).map_err(anyhow::Error::msg)?;
+                Ok((v.loss * scale, v.psnr, image, d_particles))
+            })
+            .collect();
+        let mut adjoints = vec![Vec::new()];
+        let (mut total, mut psnr, mut frames) = (0.0, 0.0, Vec::with_capacity(window));
+        for r in per_frame {
+            let (l, p, image, d) = r?;
+            total += l;
+            psnr += p.min(99.0) / window as f64;
+            frames.push(image);
+            adjoints.push(d);
+        }
+        let grads = if want_grad {
+            solver.backward(&clip, &adjoints)?
+        } else {
+            Gradients::default()
+        };
+        Ok(Evaluation {
+            loss: total,
+            psnr,
+            grads,
+            frames,
+        })
+    }
+}

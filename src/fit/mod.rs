@@ -1,0 +1,380 @@
+//! Fitting a stiffness field and an initial velocity to a video.
+//!
+//! The parameters are log₁₀ E on a coarse grid over the object ([`StiffnessField`],
+//! trilinear at the particles' rest positions, clamped to its range) and the initial velocity
+//! as three coarse grids (vx, vy, vz) over the same box, applied to the particles that are not
+//! anchored. Each iteration simulates the clip, renders the frames of the current window from
+//! the video's camera, compares them with the video ((1 − w)·MSE + w·(1 − SSIM), optionally
+//! masked) and carries the gradient back through the renderer, the attachment and the whole
+//! simulated clip ([`evaluate`]). Two stages, as PhysDreamer: first the velocity alone on the
+//! first few frames, then the material (and, by default, the velocity with it) over a window
+//! that grows to the whole clip. Adam with warm-up, cosine decay and gradient clipping; a total
+//! variation term keeps the E grid smooth. A checkpoint after every iteration lets an
+//! interrupted fit resume where it stopped.
+
+pub mod checkpoint;
+pub mod evaluate;
+pub mod known_truth;
+pub mod output;
+pub mod run;
+
+use crate::field::{StiffnessField, TotalVariation};
+use crate::loss::ImageLoss;
+use crate::optimiser::{Adam, AdamConfig, Decay, Schedule};
+use crate::scene::Scene;
+use crate::solver::{SolverConfig, TimeStep, MAX_BATCH};
+use anyhow::{bail, Result};
+use glam::Vec3;
+use serde::{Deserialize, Serialize};
+
+/// The knobs of a fit (all have defaults; `physdreamer fit --help` names the CLI flags).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitSettings {
+    /// Offsets (decades) from the starting log₁₀ E of the candidates of the first stage: for
+    /// each, a uniform E, the velocity fitted to the first frames under it, then the loss
+    /// over `window_start` frames; the best candidate starts the material stage. A gradient
+    /// alone gets caught: under a wrong E the velocity fit explains the first frames well
+    /// enough to make a spurious minimum. `[0.0]` is PhysDreamer's plain velocity stage.
+    pub scan_offsets: Vec<f64>,
+    /// Velocity iterations per candidate of the first stage.
+    pub velocity_iterations: u32,
+    /// Frames the velocity stage looks at (after frame 0).
+    pub velocity_frames: usize,
+    /// Adam learning rate of the velocity grids (m/s).
+    pub velocity_lr: f64,
+    /// Nodes per axis of the velocity grids.
+    pub velocity_grid: usize,
+    /// Iterations of the material stage.
+    pub material_iterations: u32,
+    /// Frames of the material stage's first window; it grows to `frames` by the last third.
+    pub window_start: usize,
+    /// Adam learning rate of log₁₀ E.
+    pub material_lr: f64,
+    /// Nodes per axis of the log₁₀ E grid.
+    pub material_grid: usize,
+    /// Bounds of log₁₀ E (Pa).
+    pub log10_e_range: (f64, f64),
+    /// Starting log₁₀ E (default: the scene's median E).
+    pub log10_e_start: Option<f64>,
+    /// The first this-many iterations of the material stage fit the velocity alone, over the
+    /// growing window, under the E the first stage chose; the rest fit E and the velocity
+    /// together.
+    pub velocity_refit: u32,
+    /// Weight of the total-variation term on the log₁₀ E grid.
+    pub tv_weight: f64,
+    /// SSIM weight w of the loss in each stage.
+    pub ssim_weight_velocity: f64,
+    pub ssim_weight_material: f64,
+    /// Warm-up iterations of each stage's learning rate.
+    pub warmup: u64,
+    /// Gradient clipping (global norm) of each stage's update.
+    pub clip_norm: f64,
+    /// Target frames after frame 0 (default: all of the video, at most 13).
+    pub frames: Option<usize>,
+}
+
+impl Default for FitSettings {
+    fn default() -> Self {
+        FitSettings {
+            scan_offsets: vec![-1.8, -1.2, -0.6, 0.0, 0.6, 1.2, 1.8],
+            velocity_iterations: 8,
+            velocity_frames: 3,
+            velocity_lr: 0.1,
+            velocity_grid: 4,
+            material_iterations: 80,
+            window_start: 6,
+            material_lr: 0.1,
+            material_grid: 8,
+            log10_e_range: (3.0, 8.0),
+            log10_e_start: None,
+            velocity_refit: 10,
+            tv_weight: 1e-2,
+            ssim_weight_velocity: 0.5,
+            ssim_weight_material: 0.9,
+            warmup: 5,
+            clip_norm: 1.0,
+            frames: None,
+        }
+    }
+}
+
+/// Which stage an iteration belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    /// Fitting the velocity under one candidate E.
+    Velocity,
+    /// Scoring a candidate E (no step).
+    Scan,
+    Material,
+}
+
+/// One line of the loss history.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub iteration: u32,
+    pub stage: Stage,
+    pub window: usize,
+    pub loss: f64,
+    pub psnr: f64,
+    /// Median log₁₀ E over the particles after the step.
+    pub log10_e_median: f64,
+}
+
+/// The parameters being fitted and the optimisers' state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FitState {
+    pub settings: FitSettings,
+    /// Iterations done.
+    pub iteration: u32,
+    pub field: StiffnessField,
+    /// vx, vy, vz grids (values in m/s, clamped to ±30).
+    pub velocity: [StiffnessField; 3],
+    pub adam_velocity: Adam,
+    pub adam_material: Adam,
+    pub history: Vec<HistoryEntry>,
+    /// The starting log₁₀ E the candidates are offsets from.
+    pub scan_centre: f64,
+    /// The best candidate so far: loss, log₁₀ E, velocity grid values.
+    pub scan_best: Option<(f64, f64, Vec<f64>)>,
+}
+
+fn adam(lr: f64, iterations: u32, s: &FitSettings, len: usize) -> Result<Adam> {
+    let config = AdamConfig {
+        learning_rate: lr,
+        schedule: Schedule {
+            warmup: s.warmup,
+            iterations: iterations.max(1) as u64,
+            decay: Decay::Cosine,
+            final_fraction: 0.1,
+        },
+        clip_norm: Some(s.clip_norm),
+        ..Default::default()
+    };
+    Ok(Adam::new(config, len)?)
+}
+
+impl FitState {
+    /// A fresh fit over the box around the particles that are not `anchored` (their E is
+    /// all that can be seen; anchored ones take the nearest value), E starting at `log10_e`.
+    pub fn new(
+        settings: FitSettings,
+        rest: &[Vec3],
+        anchored: &[bool],
+        log10_e: f64,
+    ) -> Result<Self> {
+        let moving: Vec<Vec3> = rest
+            .iter()
+            .zip(anchored)
+            .filter(|(_, &a)| !a)
+            .map(|(p, _)| *p)
+            .collect();
+        let rest = if moving.is_empty() { rest } else { &moving[..] };
+        let (lo, hi) = settings.log10_e_range;
+        if !(log10_e >= lo && log10_e <= hi) {
+            bail!("the starting log10 E {log10_e:.3} is outside the fitted range [{lo}, {hi}]");
+        }
+        let g = settings.material_grid;
+        let field =
+            StiffnessField::around_points(rest, [g; 3], 0.02, log10_e)?.with_range(lo, hi)?;
+        let gv = settings.velocity_grid;
+        let vel = || -> Result<StiffnessField> {
+            let mut f =
+                StiffnessField::around_points(rest, [gv; 3], 0.02, lo)?.with_range(-30.0, 30.0)?;
+            f.fill(0.0)?;
+            Ok(f)
+        };
+        let velocity = [vel()?, vel()?, vel()?];
+        if settings.scan_offsets.is_empty() {
+            bail!("fit settings: at least one scan offset is needed (0 for none)");
+        }
+        let n_v = 3 * velocity[0].len();
+        Ok(FitState {
+            adam_velocity: adam(
+                settings.velocity_lr,
+                settings.velocity_iterations,
+                &settings,
+                n_v,
+            )?,
+            adam_material: adam(
+                settings.material_lr,
+                settings.material_iterations,
+                &settings,
+                field.len(),
+            )?,
+            settings,
+            iteration: 0,
+            field,
+            velocity,
+            history: Vec::new(),
+            scan_centre: log10_e,
+            scan_best: None,
+        })
+    }
+
+    /// Iterations of the first stage (the candidates' velocity fits and scores).
+    pub fn scan_iterations(&self) -> u32 {
+        self.settings.scan_offsets.len() as u32 * (self.settings.velocity_iterations + 1)
+    }
+
+    /// Candidate and step of first-stage iteration `it`: `(candidate, step)` with step
+    /// `velocity_iterations` being the scoring.
+    pub fn scan_position(&self, it: u32) -> Option<(usize, u32)> {
+        let per = self.settings.velocity_iterations + 1;
+        (it < self.scan_iterations()).then(|| ((it / per) as usize, it % per))
+    }
+
+    /// Starts candidate `c`: uniform E at its offset, velocity zero, a fresh optimiser.
+    pub fn begin_candidate(&mut self, c: usize) -> Result<()> {
+        let (lo, hi) = self.settings.log10_e_range;
+        let e = (self.scan_centre + self.settings.scan_offsets[c]).clamp(lo, hi);
+        self.field.fill(e)?;
+        for f in &mut self.velocity {
+            f.fill(0.0)?;
+        }
+        let n_v = 3 * self.velocity[0].len();
+        self.adam_velocity = adam(
+            self.settings.velocity_lr,
+            self.settings.velocity_iterations,
+            &self.settings,
+            n_v,
+        )?;
+        Ok(())
+    }
+
+    /// Records the score of the current candidate; after the last one, installs the best and
+    /// readies the velocity optimiser for the material stage.
+    pub fn end_candidate(&mut self, c: usize, loss: f64) -> Result<()> {
+        let e = self.field.values()[0];
+        if self.scan_best.as_ref().is_none_or(|b| loss < b.0) {
+            let v = self
+                .velocity
+                .iter()
+                .flat_map(|f| f.values().to_vec())
+                .collect();
+            self.scan_best = Some((loss, e, v));
+        }
+        if c + 1 == self.settings.scan_offsets.len() {
+            let (_, e, v) = self.scan_best.clone().expect("set above");
+            self.field.fill(e)?;
+            let n = self.velocity[0].len();
+            for k in 0..3 {
+                self.velocity[k].set_values(&v[k * n..(k + 1) * n])?;
+            }
+            let its = self.settings.material_iterations;
+            self.adam_velocity = adam(self.settings.velocity_lr, its, &self.settings, 3 * n)?;
+        }
+        Ok(())
+    }
+
+    /// Stage and frame window of iteration `it` for a clip of `frames` target frames.
+    pub fn plan(&self, it: u32, frames: usize) -> (Stage, usize) {
+        let s = &self.settings;
+        if let Some((_, step)) = self.scan_position(it) {
+            return if step < s.velocity_iterations {
+                (Stage::Velocity, s.velocity_frames.clamp(1, frames))
+            } else {
+                (Stage::Scan, s.window_start.clamp(1, frames))
+            };
+        }
+        let k = (it - self.scan_iterations()) as f64;
+        let grow = (s.material_iterations as f64 * 2.0 / 3.0).max(1.0);
+        let start = s.window_start.clamp(1, frames) as f64;
+        let w = start + (frames as f64 - start) * (k / grow).min(1.0);
+        (Stage::Material, (w.round() as usize).clamp(1, frames))
+    }
+
+    /// Whether iteration `it` updates the velocity and whether it updates E.
+    pub fn fits(&self, it: u32) -> (bool, bool) {
+        let s = &self.settings;
+        if let Some((_, step)) = self.scan_position(it) {
+            return (step < s.velocity_iterations, false);
+        }
+        let k = it - self.scan_iterations();
+        (true, k >= s.velocity_refit)
+    }
+
+    /// Total iterations of both stages.
+    pub fn total_iterations(&self) -> u32 {
+        self.scan_iterations() + self.settings.material_iterations
+    }
+
+    /// Initial velocity of every particle (at rest positions `rest`).
+    pub fn velocities(&self, rest: &[Vec3]) -> Result<Vec<Vec3>> {
+        let [x, y, z] = [0, 1, 2].map(|c| self.velocity[c].sample(rest));
+        let (x, y, z) = (x?, y?, z?);
+        Ok((0..rest.len())
+            .map(|i| Vec3::new(x[i] as f32, y[i] as f32, z[i] as f32))
+            .collect())
+    }
+
+    /// The loss used in `stage`.
+    pub fn loss(&self, stage: Stage) -> ImageLoss {
+        ImageLoss {
+            ssim_weight: match stage {
+                Stage::Velocity => self.settings.ssim_weight_velocity,
+                Stage::Scan | Stage::Material => self.settings.ssim_weight_material,
+            },
+        }
+    }
+
+    /// One Adam step on the velocity grids from d loss / d v₀ per particle (anchored
+    /// particles' entries must be zero).
+    pub fn step_velocity(&mut self, rest: &[Vec3], d_v0: &[Vec3]) -> Result<()> {
+        let mut grad = Vec::with_capacity(3 * self.velocity[0].len());
+        for c in 0..3 {
+            let d: Vec<f64> = d_v0.iter().map(|v| v[c] as f64).collect();
+            grad.extend(self.velocity[c].adjoint(rest, &d)?);
+        }
+        let mut values: Vec<f64> = self
+            .velocity
+            .iter()
+            .flat_map(|f| f.values().to_vec())
+            .collect();
+        self.adam_velocity.step(&mut values, &grad)?;
+        let n = self.velocity[0].len();
+        for c in 0..3 {
+            self.velocity[c].set_values(&values[c * n..(c + 1) * n])?;
+            self.velocity[c].clamp();
+        }
+        Ok(())
+    }
+
+    /// One Adam step on the log₁₀ E grid from d loss / d ln E per particle, plus the
+    /// total-variation term; returns the regulariser's value.
+    pub fn step_material(&mut self, rest: &[Vec3], d_ln_e: &[f32]) -> Result<f64> {
+        let d: Vec<f64> = d_ln_e
+            .iter()
+            .map(|&g| g as f64 * std::f64::consts::LN_10)
+            .collect();
+        let mut grad = self.field.adjoint(rest, &d)?;
+        let tv = TotalVariation {
+            weight: self.settings.tv_weight,
+            ..Default::default()
+        };
+        let (tv_value, tv_grad) = tv.evaluate(&self.field)?;
+        grad.iter_mut().zip(&tv_grad).for_each(|(g, t)| *g += t);
+        let mut values = self.field.values().to_vec();
+        self.adam_material.step(&mut values, &grad)?;
+        self.field.set_values(&values)?;
+        self.field.clamp();
+        Ok(tv_value)
+    }
+}
+
+/// The median of `v` (NaN-free), 0 for an empty slice.
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s.get(s.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The solver settings a fit simulates with: the scene's, one frame per video frame, and at
+/// most as many substeps per frame as the gradient tape takes.
+pub fn solver_config(scene: &Scene, fps: f64) -> SolverConfig {
+    let mut cfg = scene.config.clone();
+    cfg.frame_dt = (1.0 / fps) as f32;
+    if let TimeStep::Adaptive { max_substeps, .. } = &mut cfg.time_step {
+        *max_substeps = (*max_substeps).min(MAX_BATCH as u32);
+    }
+    cfg
+}
