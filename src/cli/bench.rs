@@ -124,7 +124,10 @@ fn gradient(ctx: &GpuContext, sc: &Scenario, frames: usize) -> Result<()> {
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!("particles              {}", r.particles);
     println!("grid                   {}^3", sc.res);
-    println!("frames                 {} of {} substeps", r.frames, r.substeps_per_frame);
+    println!(
+        "frames                 {} of {} substeps",
+        r.frames, r.substeps_per_frame
+    );
     println!(
         "forward (checkpoints)  {:.3} s, {:.3} ms/substep",
         r.forward_seconds,
@@ -135,7 +138,10 @@ fn gradient(ctx: &GpuContext, sc: &Scenario, frames: usize) -> Result<()> {
         r.backward_seconds,
         r.backward_seconds * 1e3 / substeps
     );
-    println!("backward / forward     {:.2}", r.backward_seconds / r.forward_seconds);
+    println!(
+        "backward / forward     {:.2}",
+        r.backward_seconds / r.forward_seconds
+    );
     println!("gradient buffers       {:.1} MiB", mib(r.gradient_bytes));
     if let Some(b) = r.peak_rss_bytes {
         println!("peak resident memory   {:.1} MiB", mib(b));
