@@ -78,7 +78,7 @@ fn fit_recovers_a_global_stiffness_from_rendered_frames() {
     let rest = &scene.particles.position;
     let mut state = FitState::new(settings, rest, &scene.particles.anchored, start).unwrap();
     let t0 = std::time::Instant::now();
-    run(&mut solver, &problem, frames, &mut state, None, false).unwrap();
+    run(&mut solver, &problem, frames, &mut state, None, false, None).unwrap();
     for h in &state.history {
         eprintln!(
             "iteration {:3} {:?} window {}: loss {:.5e}, PSNR {:.2} dB, median log10 E {:.4}",

@@ -56,9 +56,32 @@ pub struct FitArgs {
     /// Nodes per axis of the log10 E grid.
     #[arg(long, default_value_t = FitSettings::default().material_grid)]
     pub material_grid: usize,
+    /// Offsets (decades, comma-separated) from the starting E of the first stage's uniform
+    /// candidates; "0" for a plain velocity stage.
+    #[arg(
+        long,
+        default_value = "-1.8,-1.2,-0.6,0,0.6,1.2,1.8",
+        allow_hyphen_values = true
+    )]
+    pub scan: String,
     /// Ignore an existing checkpoint and start again.
     #[arg(long)]
     pub restart: bool,
+    /// Stop (with the checkpoint written, no outputs) once this many iterations are done;
+    /// run again to resume.
+    #[arg(long)]
+    pub stop_after: Option<u32>,
+}
+
+fn parse_offsets(s: &str) -> Result<Vec<f64>> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| match p.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() && x.abs() <= 10.0 => Ok(x),
+            _ => bail!("--scan: {p:?} is not an offset in decades (-10..10) in {s:?}"),
+        })
+        .collect::<Result<_>>()?;
+    Ok(v)
 }
 
 pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
@@ -103,6 +126,7 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
         material_iterations: a.material_iterations,
         material_lr: a.material_lr,
         material_grid: a.material_grid,
+        scan_offsets: parse_offsets(&a.scan)?,
         log10_e_start: a.young_start.map(f64::log10),
         frames: Some(frames),
         ..Default::default()
@@ -149,7 +173,23 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
         path: &ckpt,
         identity: &identity,
     };
-    run_fit(&mut solver, &problem, frames, &mut state, Some(at), true)?;
+    run_fit(
+        &mut solver,
+        &problem,
+        frames,
+        &mut state,
+        Some(at),
+        true,
+        a.stop_after,
+    )?;
+    if state.iteration < state.total_iterations() {
+        println!(
+            "stopped after iteration {} of {}; run the same command again to resume",
+            state.iteration,
+            state.total_iterations()
+        );
+        return Ok(());
+    }
     let young = state.field.young(rest)?;
     let velocity = state.velocities(rest)?;
     let last = problem.evaluate(

@@ -139,11 +139,13 @@ pub struct FitState {
 }
 
 fn adam(lr: f64, iterations: u32, s: &FitSettings, len: usize) -> Result<Adam> {
+    let iterations = iterations.max(1) as u64;
     let config = AdamConfig {
         learning_rate: lr,
         schedule: Schedule {
-            warmup: s.warmup,
-            iterations: iterations.max(1) as u64,
+            // short runs: the warm-up takes at most all but one step
+            warmup: s.warmup.min(iterations - 1),
+            iterations,
             decay: Decay::Cosine,
             final_fraction: 0.1,
         },

@@ -15,7 +15,8 @@ pub struct CheckpointAt<'a> {
     pub identity: &'a FitIdentity,
 }
 
-/// Runs the remaining iterations of `state` on `problem` (a clip of `frames` target frames).
+/// Runs the remaining iterations of `state` on `problem` (a clip of `frames` target frames),
+/// or until `stop_at` iterations are done.
 pub fn run(
     solver: &mut Solver,
     problem: &Problem,
@@ -23,10 +24,12 @@ pub fn run(
     state: &mut FitState,
     checkpoint: Option<CheckpointAt>,
     progress: bool,
+    stop_at: Option<u32>,
 ) -> Result<()> {
     let set = &problem.scene.particles;
     let rest = &set.position;
     let total = state.total_iterations();
+    let end = stop_at.map_or(total, |s| s.min(total));
     let bar = if progress {
         ProgressBar::new(total as u64)
     } else {
@@ -37,7 +40,7 @@ pub fn run(
             .expect("a valid template"),
     );
     bar.set_position(state.iteration as u64);
-    while state.iteration < total {
+    while state.iteration < end {
         let it = state.iteration;
         let (stage, window) = state.plan(it, frames);
         let candidate = state.scan_position(it);
