@@ -90,6 +90,7 @@ fn main() -> Result<()> {
             young_start: Some(10f64.powf(log_truth - 1.5)),
             material_lr: d.material_lr,
             material_grid: d.material_grid,
+            tv_weight: d.tv_weight,
             scan: "-1.8,-1.2,-0.6,0,0.6,1.2,1.8".into(),
             restart: true,
             stop_after: None,

@@ -19,27 +19,7 @@ fn grid_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
         if (params.gravity.w > 0.0) {
             v *= exp(-params.gravity.w * params.dt);
         }
-        if (g.m_anchor > 0.0) {
-            v = vec3<f32>(0.0);
-        }
-        if (params.wall != 0u) {
-            let lo = node < vec3<u32>(params.wall_cells);
-            let hi = node > vec3<u32>(params.res - params.wall_cells);
-            if (params.wall == 2u) {
-                if (any(lo) || any(hi)) {
-                    v = vec3<f32>(0.0);
-                }
-            } else {
-                v = select(v, vec3<f32>(0.0), (lo & (v < vec3<f32>(0.0))) | (hi & (v > vec3<f32>(0.0))));
-            }
-        }
-        if (params.ground_on != 0u && f32(node.y) * params.dx <= params.ground_y) {
-            if (params.ground_sticky != 0u) {
-                v = vec3<f32>(0.0);
-            } else {
-                v.y = max(v.y, 0.0);
-            }
-        }
+        v *= boundary_keep(params, node, v, g.m_anchor > 0.0);
     }
     grid_v[3u * i] = v.x;
     grid_v[3u * i + 1u] = v.y;

@@ -22,31 +22,8 @@ fn grid_update_adjoint(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invo
         if (params.gravity.w > 0.0) {
             decay = exp(-params.gravity.w * params.dt);
         }
-        var v = (g.mv / g.m + params.dt * params.gravity.xyz) * decay;
-        var keep = vec3<f32>(1.0);
-        if (g.m_anchor > 0.0) {
-            keep = vec3<f32>(0.0);
-        }
-        v *= keep;
-        if (params.wall != 0u) {
-            let lo = node < vec3<u32>(params.wall_cells);
-            let hi = node > vec3<u32>(params.res - params.wall_cells);
-            if (params.wall == 2u) {
-                if (any(lo) || any(hi)) {
-                    keep = vec3<f32>(0.0);
-                }
-            } else {
-                keep = select(keep, vec3<f32>(0.0), (lo & (v < vec3<f32>(0.0))) | (hi & (v > vec3<f32>(0.0))));
-            }
-            v *= keep;
-        }
-        if (params.ground_on != 0u && f32(node.y) * params.dx <= params.ground_y) {
-            if (params.ground_sticky != 0u) {
-                keep = vec3<f32>(0.0);
-            } else if (v.y < 0.0) {
-                keep.y = 0.0;
-            }
-        }
+        let v = (g.mv / g.m + params.dt * params.gravity.xyz) * decay;
+        let keep = boundary_keep(params, node, v, g.m_anchor > 0.0);
         let u = grid_adj[i].mv * keep * decay; // adjoint of mv / m
         // d(mv/m)/dm = -(mv/m)/m: never m^2, which underflows for nodes at a stencil's edge
         out = vec4<f32>(u / g.m, -dot(u, g.mv / g.m) / g.m);

@@ -139,6 +139,44 @@ fn bspline_d(fx: f32, o: i32) -> f32 {
     return fx - 0.5;
 }
 
+// The weight of node offset o (0..2 per axis) for fractional position fx (w) and its
+// gradient with respect to fx (xyz).
+fn weight_and_gradient(fx: vec3<f32>, o: vec3<i32>) -> vec4<f32> {
+    let wx = vec2<f32>(bspline(fx.x, o.x), bspline_d(fx.x, o.x));
+    let wy = vec2<f32>(bspline(fx.y, o.y), bspline_d(fx.y, o.y));
+    let wz = vec2<f32>(bspline(fx.z, o.z), bspline_d(fx.z, o.z));
+    return vec4<f32>(wx.y * wy.x * wz.x, wx.x * wy.y * wz.x, wx.x * wy.x * wz.y, wx.x * wy.x * wz.x);
+}
+
+// Which velocity components anchors, walls and the ground keep (1) or stop (0) at grid node
+// `node`, whose velocity after gravity and damping is `v_free`: any anchored mass stops the
+// node, sticky walls stop it, slip walls stop the outward component, the ground stops it
+// (sticky) or its downward component (slip). The grid update multiplies by this mask; its
+// adjoint applies the same mask.
+fn boundary_keep(p: Params, node: vec3<u32>, v_free: vec3<f32>, anchored: bool) -> vec3<f32> {
+    var keep = select(vec3<f32>(1.0), vec3<f32>(0.0), anchored);
+    if (p.wall != 0u) {
+        let v = v_free * keep;
+        let lo = node < vec3<u32>(p.wall_cells);
+        let hi = node > vec3<u32>(p.res - p.wall_cells);
+        if (p.wall == 2u) {
+            if (any(lo) || any(hi)) {
+                keep = vec3<f32>(0.0);
+            }
+        } else {
+            keep = select(keep, vec3<f32>(0.0), (lo & (v < vec3<f32>(0.0))) | (hi & (v > vec3<f32>(0.0))));
+        }
+    }
+    if (p.ground_on != 0u && f32(node.y) * p.dx <= p.ground_y) {
+        if (p.ground_sticky != 0u) {
+            keep = vec3<f32>(0.0);
+        } else if (v_free.y * keep.y < 0.0) {
+            keep.y = 0.0;
+        }
+    }
+    return keep;
+}
+
 // True for NaN or +-inf (checked on the bits: compilers may fold x != x away).
 fn not_finite(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;

@@ -30,11 +30,9 @@ fn p2g_adjoint(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var oz = 0; oz < 3; oz++) {
         for (var oy = 0; oy < 3; oy++) {
             for (var ox = 0; ox < 3; ox++) {
-                let wx = vec2<f32>(bspline(fx.x, ox), bspline_d(fx.x, ox));
-                let wy = vec2<f32>(bspline(fx.y, oy), bspline_d(fx.y, oy));
-                let wz = vec2<f32>(bspline(fx.z, oz), bspline_d(fx.z, oz));
-                let w = wx.x * wy.x * wz.x;
-                let gw = vec3<f32>(wx.y * wy.x * wz.x, wx.x * wy.y * wz.x, wx.x * wy.x * wz.y);
+                let wg = weight_and_gradient(fx, vec3<i32>(ox, oy, oz));
+                let w = wg.w;
+                let gw = wg.xyz;
                 let n = node_adj[grid_index(base + vec3<i32>(ox, oy, oz), params.res)];
                 let dpos = (vec3<f32>(f32(ox), f32(oy), f32(oz)) - fx) * params.dx;
                 s0 += w * n.xyz;

@@ -2,8 +2,6 @@
 //! jelly block with a known global E is the target; starting 1.5 decades too soft, Adam on
 //! log10 E with exact forward derivatives (dual numbers) recovers E.
 
-mod common;
-use common::*;
 use glam::Vec3;
 use num_dual::Dual64;
 use physdreamer::solver::reference::{Real, Reference};

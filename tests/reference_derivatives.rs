@@ -83,7 +83,7 @@ fn run<T: Real>(c: &Case, steps: u32, eps_e: T, eps_v: T) -> T {
     let mut r = Reference::<T>::new(c.cfg.clone(), &c.set).unwrap();
     r.pokes.push(c.poke);
     for i in 0..c.set.len() {
-        r.young[i] = r.young[i] * (eps_e * T::c(c.de[i])).exp();
+        r.young[i] *= (eps_e * T::c(c.de[i])).exp();
         let d = c.dv[i];
         let p = &mut r.particles[i];
         p.v += nalgebra::Vector3::new(T::c(d.x as f64), T::c(d.y as f64), T::c(d.z as f64)) * eps_v;

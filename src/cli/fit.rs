@@ -53,6 +53,9 @@ pub struct FitArgs {
     /// Learning rate of log10 E.
     #[arg(long, default_value_t = FitSettings::default().material_lr)]
     pub material_lr: f64,
+    /// Weight of the total-variation term on the log10 E grid.
+    #[arg(long, default_value_t = FitSettings::default().tv_weight)]
+    pub tv_weight: f64,
     /// Nodes per axis of the log10 E grid.
     #[arg(long, default_value_t = FitSettings::default().material_grid)]
     pub material_grid: usize,
@@ -126,6 +129,7 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
         material_iterations: a.material_iterations,
         material_lr: a.material_lr,
         material_grid: a.material_grid,
+        tv_weight: a.tv_weight,
         scan_offsets: parse_offsets(&a.scan)?,
         log10_e_start: a.young_start.map(f64::log10),
         frames: Some(frames),

@@ -230,9 +230,9 @@ pub fn run(ctx: &GpuContext, a: SimulateArgs) -> Result<()> {
     }
     if let Some(v) = &a.velocity {
         let v0 = read_velocity(v, &set.position)?;
-        for i in 0..set.len() {
-            if !set.anchored[i] {
-                set.velocity[i] = v0[i];
+        for ((v, a), v0) in set.velocity.iter_mut().zip(&set.anchored).zip(v0) {
+            if !a {
+                *v = v0;
             }
         }
         eprintln!("initial velocity from {}", v.display());

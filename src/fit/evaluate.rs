@@ -25,6 +25,9 @@ pub struct Evaluation {
     pub frames: Vec<RgbFrame<f32>>,
 }
 
+/// One frame's loss (scaled by 1 / window), PSNR, image and position adjoints.
+type FrameResult = (f64, f64, RgbFrame<f32>, Vec<Vec3>);
+
 /// What stays fixed while fitting.
 pub struct Problem<'a> {
     pub scene: &'a Scene,
@@ -74,7 +77,7 @@ impl Problem<'_> {
             .splat_attachment
             .as_ref()
             .ok_or_else(|| anyhow!("scene {} has no Gaussians", self.scene.path.display()))?;
-        let per_frame: Vec<Result<(f64, f64, RgbFrame<f32>, Vec<Vec3>)>> = (1..=window)
+        let per_frame: Vec<Result<FrameResult>> = (1..=window)
             .into_par_iter()
             .map(|k| {
                 let cloud = SplatCloud::from_scene(self.scene, &clip.positions[k], None)?;

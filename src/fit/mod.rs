@@ -88,7 +88,7 @@ impl Default for FitSettings {
             log10_e_range: (3.0, 8.0),
             log10_e_start: None,
             velocity_refit: 10,
-            tv_weight: 1e-2,
+            tv_weight: 1e-5,
             ssim_weight_velocity: 0.5,
             ssim_weight_material: 0.9,
             warmup: 5,

@@ -349,6 +349,9 @@ fn check_finite(g: &Gradients) -> Result<()> {
     Ok(())
 }
 
+/// Per particle (adjoint of C, adjoint of F), and (d ln E, d ν).
+pub type StressAdjoint = (Vec<(Mat3, Mat3)>, Vec<[f32; 2]>);
+
 impl Solver {
     /// For tests of the stress stage's adjoint alone: with particle states `state` (C and F
     /// matter) and `a_adj`, the adjoint of each particle's A = m C − dt V (4 / dx²) τ, returns
@@ -359,7 +362,7 @@ impl Solver {
         state: &[GpuParticle],
         a_adj: &[Mat3],
         dt: f32,
-    ) -> Result<(Vec<(Mat3, Mat3)>, Vec<[f32; 2]>)> {
+    ) -> Result<StressAdjoint> {
         let n = self.n as usize;
         if state.len() != n || a_adj.len() != n {
             bail!(
