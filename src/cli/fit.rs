@@ -90,7 +90,9 @@ fn parse_offsets(s: &str) -> Result<Vec<f64>> {
 pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
     let scene =
         Scene::load(&a.scene).with_context(|| format!("loading scene {}", a.scene.display()))?;
-    let probe = VideoSource::new(&a.video, a.fps).load()?;
+    let probe = VideoSource::new(&a.video, a.fps)
+        .load()
+        .with_context(|| format!("reading the video frames in {}", a.video.display()))?;
     if probe.len() < 2 {
         bail!(
             "video {}: {} frame(s); need frame 0 and at least one more",
@@ -105,7 +107,9 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
     if let Some(m) = &a.masks {
         source = source.with_masks(m);
     }
-    let video = source.load()?;
+    let video = source
+        .load()
+        .with_context(|| format!("reading the video frames in {}", a.video.display()))?;
     drop(probe);
     let (cam_name, camera) = conditioning_camera(&scene, a.camera.as_deref(), width, height)?;
     let frames = a.frames.unwrap_or((video.len() - 1).min(13));
