@@ -1,8 +1,9 @@
-//! The stress stage's adjoint on its own, particle by particle, against dual numbers through
-//! the reference's Kirchhoff stress: A = m C − dt V (4 / dx²) τ(F; E, ν), at F = I exactly
-//! (all singular values repeated), pure rotations, F = s·R (repeated, scaled), random strains,
-//! inverted F and nearly flat F; both elastic models. The chain through the other stages is
-//! checked by `adjoint_gradients.rs`.
+//! Adjoint stages on their own against dual numbers. The grid update's, node by node, after a
+//! one-substep backward pass near slip or sticky walls and ground with anchors and damping. The
+//! stress stage's, particle by particle, through the reference's Kirchhoff stress:
+//! A = m C − dt V (4 / dx²) τ(F; E, ν), at F = I exactly (all singular values repeated), pure
+//! rotations, F = s·R (repeated, scaled), random strains, inverted F and nearly flat F; both
+//! elastic models. The chain through G2P and P2G is checked by `adjoint_gradients.rs`.
 
 mod common;
 use common::*;
@@ -10,7 +11,7 @@ use glam::{Mat3, Quat, Vec3};
 use nalgebra::ComplexField;
 use num_dual::Dual64;
 use physdreamer::solver::reference::{kirchhoff, lame, Real};
-use physdreamer::solver::{GpuParticle, Material, Solver, SolverConfig};
+use physdreamer::solver::{GpuParticle, Ground, Material, Solver, SolverConfig, TimeStep, Wall};
 use rand::Rng;
 
 fn mt<T: Real>(m: Mat3) -> nalgebra::Matrix3<T> {
@@ -102,4 +103,158 @@ fn stress_adjoint_fixed_corotated() {
 #[test]
 fn stress_adjoint_neo_hookean() {
     check(Material::NeoHookean);
+}
+
+/// The grid update's velocity, the forward formula written out here in dual numbers:
+/// v = mask · e^(−damping dt) (mv / m + dt g), the mask from anchors, walls and the ground.
+fn grid_velocity(
+    cfg: &SolverConfig,
+    dt: f64,
+    node: [u32; 3],
+    mv: [Dual64; 3],
+    m: Dual64,
+    anchored: bool,
+) -> [Dual64; 3] {
+    let decay = (-(cfg.damping as f64) * dt).exp();
+    let g = cfg.gravity;
+    let mut v = [0, 1, 2].map(|a| (mv[a] / m + Dual64::c(dt * g[a] as f64)) * Dual64::c(decay));
+    if anchored {
+        v = [Dual64::c(0.0); 3];
+    }
+    let (lo, hi) = (cfg.wall_cells, cfg.grid_res - cfg.wall_cells);
+    for a in 0..3 {
+        let outside = node[a] < lo || node[a] > hi;
+        let outward = (node[a] < lo && v[a].re < 0.0) || (node[a] > hi && v[a].re > 0.0);
+        match cfg.wall {
+            Wall::Sticky if (0..3).any(|b| node[b] < lo || node[b] > hi) => v = [Dual64::c(0.0); 3],
+            Wall::Slip if outside && outward => v[a] = Dual64::c(0.0),
+            _ => {}
+        }
+    }
+    if let Some(gr) = cfg.ground {
+        if node[1] as f32 * (1.0 / cfg.grid_res as f32) <= gr.height {
+            if gr.sticky {
+                v = [Dual64::c(0.0); 3];
+            } else if v[1].re < 0.0 {
+                v[1] = Dual64::c(0.0);
+            }
+        }
+    }
+    v
+}
+
+/// Block-major node index → node coordinates (8 × 4 × 4 blocks, x fastest).
+fn node_of(i: usize, res: u32) -> [u32; 3] {
+    let (b, l) = ((i >> 7) as u32, (i & 127) as u32);
+    let nb = [res / 8, res / 4, res / 4];
+    let bc = [b % nb[0], (b / nb[0]) % nb[1], b / (nb[0] * nb[1])];
+    [
+        bc[0] * 8 + (l & 7),
+        bc[1] * 4 + ((l >> 3) & 3),
+        bc[2] * 4 + (l >> 5),
+    ]
+}
+
+fn check_grid(wall: Wall, ground: Option<Ground>) {
+    let mut rng = rng(&format!("grid update adjoint {wall:?} {ground:?}"));
+    let res = 32u32;
+    let mut set = random_block(
+        &mut rng,
+        Vec3::new(2.6, 2.8, 10.0) / res as f32,
+        [14, 12, 6],
+        0.5 / res as f32,
+        1e3,
+        1e5,
+    );
+    for i in 0..set.len() {
+        set.anchored[i] = i % 7 == 0;
+        set.velocity[i] = Vec3::new(
+            rng.random_range(-2.0..1.0),
+            rng.random_range(-2.0..1.0),
+            rng.random_range(-1.0..1.0),
+        );
+    }
+    let dt = 1.0 / 2048.0;
+    let cfg = SolverConfig {
+        grid_res: res,
+        wall,
+        ground,
+        damping: 3.0,
+        time_step: TimeStep::Fixed(dt),
+        frame_dt: dt,
+        ..Default::default()
+    };
+    let mut solver = Solver::new(&gpu(), cfg.clone(), &set).unwrap();
+    let clip = solver.record_clip(1).unwrap();
+    let adj: Vec<Vec3> = (0..set.len())
+        .map(|_| Vec3::new(rng.random(), rng.random(), rng.random()) - 0.5)
+        .collect();
+    solver.backward(&clip, &[vec![], adj]).unwrap();
+    let (blocks, grid, _) = solver.debug_grid().unwrap();
+    let (grid_adj, node_adj) = solver.debug_grid_adjoint().unwrap();
+    let (mut checked, mut masked, mut free, mut worst) = (0, 0, 0, 0.0f64);
+    for &b in &blocks {
+        for l in 0..128usize {
+            let i = ((b as usize) << 7) | l;
+            let g = grid[i];
+            if g[3] <= 0.0 {
+                continue;
+            }
+            let node = node_of(i, res);
+            let v_adj = [grid_adj[i][0], grid_adj[i][1], grid_adj[i][2]];
+            let (dmv, dm) = (
+                [0; 3].map(|_| rng.random_range(-1.0..1.0)),
+                rng.random_range(-1.0..1.0),
+            );
+            let eps = Dual64::new(0.0, 1.0);
+            let mv = [0, 1, 2].map(|a| Dual64::c(g[a] as f64) + eps * dmv[a]);
+            let m = Dual64::c(g[3] as f64) + eps * (dm * g[3] as f64);
+            let v = grid_velocity(&cfg, dt as f64, node, mv, m, g[4] > 0.0);
+            let cpu: f64 = (0..3).map(|a| v[a].eps * v_adj[a] as f64).sum();
+            let terms = [
+                node_adj[i][0] as f64 * dmv[0],
+                node_adj[i][1] as f64 * dmv[1],
+                node_adj[i][2] as f64 * dmv[2],
+                node_adj[i][3] as f64 * dm * g[3] as f64,
+            ];
+            let gpu: f64 = terms.iter().sum();
+            let scale = terms.iter().map(|t| t.abs()).sum::<f64>();
+            let rel = (gpu - cpu).abs() / cpu.abs().max(0.1 * scale).max(1e-30);
+            assert!(
+                gpu.is_finite() && rel < 1e-4,
+                "node {node:?}: GPU {gpu:e} vs CPU {cpu:e} ({rel:e})"
+            );
+            checked += 1;
+            masked += (v.iter().any(|c| c.re == 0.0)) as usize;
+            free += (v.iter().all(|c| c.re != 0.0)) as usize;
+            worst = worst.max(rel);
+        }
+    }
+    eprintln!("{wall:?} {ground:?}: {checked} nodes ({masked} with a stopped component, {free} free), largest relative difference {worst:.1e}");
+    assert!(
+        masked > 20 && free > 20,
+        "{checked} nodes, {masked} masked, {free} free: the case misses the boundaries or the interior"
+    );
+}
+
+#[test]
+fn grid_update_adjoint_slip() {
+    check_grid(
+        Wall::Slip,
+        Some(Ground {
+            height: 0.1,
+            sticky: false,
+        }),
+    );
+}
+
+#[test]
+fn grid_update_adjoint_sticky() {
+    check_grid(
+        Wall::Sticky,
+        Some(Ground {
+            height: 0.1,
+            sticky: true,
+        }),
+    );
 }

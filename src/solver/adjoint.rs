@@ -71,6 +71,9 @@ pub(super) struct AdjointState {
     /// Adjoint particle states; a substep reads one and writes the other.
     adj: [wgpu::Buffer; 2],
     material_adj: wgpu::Buffer,
+    /// Node velocity adjoints (gathered) and node momentum/mass adjoints.
+    grid_adj: wgpu::Buffer,
+    node_adj: wgpu::Buffer,
     tape: Vec<wgpu::Buffer>,
     gather: wgpu::BindGroup,
     grid: wgpu::BindGroup,
@@ -140,6 +143,8 @@ impl AdjointState {
             stages,
             adj,
             material_adj,
+            grid_adj,
+            node_adj,
             tape: Vec::new(),
             gather,
             grid,
@@ -423,5 +428,21 @@ impl Solver {
                 .collect(),
             mat[..n].iter().map(|m| [m[0], m[1]]).collect(),
         ))
+    }
+}
+
+/// Per node (block-major, like [`Solver::debug_grid`]): the adjoint of the node's velocity
+/// (xyz of each record) and the adjoint of its momentum and mass.
+pub type GridAdjoint = (Vec<[f32; 8]>, Vec<[f32; 4]>);
+
+impl Solver {
+    /// For tests of the grid-update adjoint: after a backward pass, the node adjoints of the
+    /// last substep it processed (the clip's first), beside [`Solver::debug_grid`]'s forward
+    /// values of that substep.
+    pub fn debug_grid_adjoint(&self) -> Result<GridAdjoint> {
+        let Some(a) = self.adjoint.as_ref() else {
+            bail!("debug_grid_adjoint: no backward pass has run");
+        };
+        Ok((self.ctx.read(&a.grid_adj)?, self.ctx.read(&a.node_adj)?))
     }
 }
