@@ -105,6 +105,23 @@ fn bad_adjoints_are_refused() {
     nan[7] = Vec3::new(0.0, f32::NAN, 0.0);
     let e = err_text(s.backward(&clip, &[vec![], vec![], nan]));
     assert!(e.contains("NaN/inf"), "{e}");
+    // a clip from another solver
+    let mut rng = rng("adjoint api other");
+    let set = random_block(
+        &mut rng,
+        Vec3::new(0.4, 0.3, 0.4),
+        [3, 3, 3],
+        1.0 / 64.0,
+        1e3,
+        1e5,
+    );
+    let cfg = SolverConfig {
+        grid_res: 32,
+        ..Default::default()
+    };
+    let mut other = Solver::new(&gpu(), cfg, &set).unwrap();
+    let e = err_text(other.backward(&clip, &[vec![], vec![], vec![]]));
+    assert!(e.contains("another particle count"), "{e}");
     // a frame longer than the tape allows
     let mut long = solver(600.0);
     let e = err_text(long.record_clip(1));

@@ -196,6 +196,13 @@ impl Solver {
         end_adjoint: &[GpuParticle],
     ) -> Result<Gradients> {
         let n = self.n as usize;
+        if clip
+            .checkpoints
+            .iter()
+            .any(|c| c.buffer.size() != self.particles[0].size())
+        {
+            bail!("backward: the clip was recorded by a solver with another particle count");
+        }
         if !end_adjoint.is_empty() && end_adjoint.len() != n {
             bail!(
                 "backward: {} end-state adjoints for {n} particles",
