@@ -8,6 +8,8 @@
 //! sorted by (cell, particle index), so sums happen in a fixed order and two runs on one
 //! adapter give bit-identical states. Substeps are out-of-place: particle state ping-pongs
 //! between two buffers, and the per-particle material is a buffer of its own.
+//! Reverse-mode gradients of whole clips: [`adjoint`] (one adjoint stage per forward stage,
+//! `*_adjoint.rs` with a WGSL file of the same name).
 
 pub mod adjoint;
 pub mod config;
