@@ -3,7 +3,8 @@
 //! frames (30 fps), then `physdreamer fit` recovers E starting 1.5 decades too soft.
 //!
 //!     cargo run --release --example fit_known_truth [-- --global] [--width 320]
-//!         [--velocity-iterations 8] [--material-iterations 80] [--out out/fit_known_truth]
+//!         [--velocity-iterations 8] [--material-iterations 80] [--material-lr 0.1]
+//!         [--out out/fit_known_truth]
 //!
 //! Truth: two regions, E = 5·10⁴ Pa for x < 0.5 and 3·10⁵ Pa beyond (`--global`: 5·10⁴ Pa
 //! everywhere). Starts 1.5 decades below the truth's mean log₁₀ E. Prints mean |Δlog₁₀ E| over
@@ -41,6 +42,7 @@ fn main() -> Result<()> {
     let d = FitSettings::default();
     let velocity_iterations = arg(&args, "--velocity-iterations", d.velocity_iterations)?;
     let material_iterations = arg(&args, "--material-iterations", d.material_iterations)?;
+    let material_lr = arg(&args, "--material-lr", d.material_lr)?;
     let out = PathBuf::from(arg(&args, "--out", "out/fit_known_truth".to_string())?);
     let scene_path = PathBuf::from("data/default.toml");
     let scene = Scene::load(&scene_path)?;
@@ -88,7 +90,7 @@ fn main() -> Result<()> {
             velocity_iterations,
             material_iterations,
             young_start: Some(10f64.powf(log_truth - 1.5)),
-            material_lr: d.material_lr,
+            material_lr,
             material_grid: d.material_grid,
             tv_weight: d.tv_weight,
             scan: "-1.8,-1.2,-0.6,0,0.6,1.2,1.8".into(),
