@@ -5,35 +5,14 @@
 mod common;
 use common::*;
 use glam::Vec3;
-use physdreamer::solver::{Poke, Solver, SolverConfig, TimeStep, Wall};
+use physdreamer::solver::{Poke, Solver, SolverConfig};
 use physdreamer::ParticleSet;
 
 const DT: f32 = 1.0 / 2048.0;
 const FRAMES: usize = 2;
 
 fn scene() -> (ParticleSet, SolverConfig, Poke) {
-    let res = 32;
-    let s = 0.5 / res as f32;
-    let mut set = ParticleSet::block(Vec3::new(0.4, 0.3, 0.4), [6, 6, 6], s, 1000.0, 1.0, 0.3);
-    for i in 0..set.len() {
-        set.anchored[i] = set.position[i].y < 0.3 + s;
-    }
-    let cfg = SolverConfig {
-        grid_res: res,
-        wall: Wall::Slip,
-        gravity: Vec3::ZERO,
-        time_step: TimeStep::Fixed(DT),
-        frame_dt: 68.0 * DT,
-        ..Default::default()
-    };
-    let poke = Poke {
-        centre: Vec3::new(0.45, 0.39, 0.45),
-        radius: 0.06,
-        force: Vec3::new(40.0, 0.0, 15.0),
-        start: 0.0,
-        duration: 0.03,
-    };
-    (set, cfg, poke)
+    poked_block(DT, 68.0 * DT)
 }
 
 #[test]

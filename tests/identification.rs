@@ -2,10 +2,11 @@
 //! jelly block with a known global E is the target; starting 1.5 decades too soft, Adam on
 //! log10 E with exact forward derivatives (dual numbers) recovers E.
 
-use glam::Vec3;
+mod common;
+use common::poked_block;
 use num_dual::Dual64;
 use physdreamer::solver::reference::{Real, Reference};
-use physdreamer::solver::{Poke, SolverConfig, TimeStep, Wall};
+use physdreamer::solver::{Poke, SolverConfig};
 use physdreamer::ParticleSet;
 
 const DT: f64 = 4e-4;
@@ -13,27 +14,7 @@ const FRAME: u32 = 83; // substeps of one 1/30 s frame
 const FRAMES: u32 = 2;
 
 fn scene() -> (ParticleSet, SolverConfig, Poke) {
-    let res = 32;
-    let s = 0.5 / res as f32;
-    let mut set = ParticleSet::block(Vec3::new(0.4, 0.3, 0.4), [6, 6, 6], s, 1000.0, 1.0, 0.3);
-    for i in 0..set.len() {
-        set.anchored[i] = set.position[i].y < 0.3 + s;
-    }
-    let cfg = SolverConfig {
-        grid_res: res,
-        wall: Wall::Slip,
-        gravity: Vec3::ZERO,
-        time_step: TimeStep::Fixed(DT as f32),
-        ..Default::default()
-    };
-    let poke = Poke {
-        centre: Vec3::new(0.45, 0.39, 0.45),
-        radius: 0.06,
-        force: Vec3::new(40.0, 0.0, 15.0),
-        start: 0.0,
-        duration: 0.03,
-    };
-    (set, cfg, poke)
+    poked_block(DT as f32, 83.0 * DT as f32)
 }
 
 /// Positions at the end of each frame for E = 10^log_e (all particles).

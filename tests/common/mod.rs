@@ -101,3 +101,39 @@ pub fn shared(p: &str) -> Option<PathBuf> {
         .map(|r| r.join(p))
         .find(|f| f.exists())
 }
+
+/// The identification scene: a 6×6×6 jelly block (spacing half a cell of a 32³ grid), its
+/// bottom layer anchored, no gravity, slip walls, poked sideways for 0.03 s; fixed `dt` and
+/// frames of `frame_dt`.
+pub fn poked_block(
+    dt: f32,
+    frame_dt: f32,
+) -> (
+    ParticleSet,
+    physdreamer::solver::SolverConfig,
+    physdreamer::solver::Poke,
+) {
+    use physdreamer::solver::{Poke, SolverConfig, TimeStep, Wall};
+    let res = 32;
+    let s = 0.5 / res as f32;
+    let mut set = ParticleSet::block(Vec3::new(0.4, 0.3, 0.4), [6, 6, 6], s, 1000.0, 1.0, 0.3);
+    for i in 0..set.len() {
+        set.anchored[i] = set.position[i].y < 0.3 + s;
+    }
+    let cfg = SolverConfig {
+        grid_res: res,
+        wall: Wall::Slip,
+        gravity: Vec3::ZERO,
+        time_step: TimeStep::Fixed(dt),
+        frame_dt,
+        ..Default::default()
+    };
+    let poke = Poke {
+        centre: Vec3::new(0.45, 0.39, 0.45),
+        radius: 0.06,
+        force: Vec3::new(40.0, 0.0, 15.0),
+        start: 0.0,
+        duration: 0.03,
+    };
+    (set, cfg, poke)
+}
