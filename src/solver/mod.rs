@@ -61,6 +61,8 @@ pub struct Snapshot {
     buffer: wgpu::Buffer,
     time: f64,
     step: u64,
+    /// The largest particle speed (it sets the next frame's substeps).
+    max_speed: f32,
 }
 
 pub struct Solver {

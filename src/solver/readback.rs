@@ -33,6 +33,8 @@ impl Solver {
         self.ctx
             .queue
             .write_buffer(&self.particles[self.cur], 0, bytemuck::cast_slice(state));
+        // the next frame's substeps follow from this state alone, as after a fresh start
+        self.max_speed = state.iter().map(|p| p.velocity().length()).fold(0.0, f32::max);
         Ok(())
     }
 
@@ -49,6 +51,7 @@ impl Solver {
             buffer,
             time: self.time,
             step: self.step,
+            max_speed: self.max_speed,
         }
     }
 
@@ -60,6 +63,7 @@ impl Solver {
         self.ctx.queue.submit([enc.finish()]);
         self.time = snap.time;
         self.step = snap.step;
+        self.max_speed = snap.max_speed;
     }
 
     /// Grid velocities (xyz per node, block-major order) of the last substep's active
