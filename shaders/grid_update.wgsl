@@ -10,15 +10,12 @@
 @compute @workgroup_size(128)
 fn grid_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let b = active_blocks[3u + wg.x];
-    let node = block_coord(b, params.res) * BLOCK + vec3<u32>(l & 7u, (l >> 3u) & 3u, l >> 5u);
+    let node = block_node(b, l, params.res);
     let i = (b << 7u) | l;
     let g = grid[i];
     var v = vec3<f32>(0.0);
     if (g.m > 0.0) {
-        v = g.mv / g.m + params.dt * params.gravity.xyz;
-        if (params.gravity.w > 0.0) {
-            v *= exp(-params.gravity.w * params.dt);
-        }
+        v = (g.mv / g.m + params.dt * params.gravity.xyz) * damping_decay(params);
         v *= boundary_keep(params, node, v, g.m_anchor > 0.0);
     }
     grid_v[3u * i] = v.x;

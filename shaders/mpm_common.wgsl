@@ -97,6 +97,19 @@ fn block_id(bc: vec3<u32>, res: u32) -> u32 {
     return (bc.z * n.y + bc.y) * n.x + bc.x;
 }
 
+// Node coordinates of lane l (0..127) of block b: x fastest within the 8 x 4 x 4 block.
+fn block_node(b: u32, l: u32, res: u32) -> vec3<u32> {
+    return block_coord(b, res) * BLOCK + vec3<u32>(l & 7u, (l >> 3u) & 3u, l >> 5u);
+}
+
+// Grid damping over one substep: e^(-rate dt), exactly 1 without damping.
+fn damping_decay(p: Params) -> f32 {
+    if (p.gravity.w > 0.0) {
+        return exp(-p.gravity.w * p.dt);
+    }
+    return 1.0;
+}
+
 fn grid_index(c: vec3<i32>, res: u32) -> u32 {
     let cu = vec3<u32>(c);
     let l = cu % BLOCK;

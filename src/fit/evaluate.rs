@@ -3,6 +3,7 @@
 //! the image-loss gradient back through the renderer, the attachment and the simulation.
 
 use crate::loss::ImageLoss;
+use crate::particles::ParticleSet;
 use crate::render::differentiable::{backward as render_backward, render_float};
 use crate::render::SplatCloud;
 use crate::scene::{Camera, Scene};
@@ -28,6 +29,21 @@ pub struct Evaluation {
 /// One frame's loss (scaled by 1 / window), PSNR, image and position adjoints.
 type FrameResult = (f64, f64, RgbFrame<f32>, Vec<Vec3>);
 
+/// The particles at rest shape (C = 0, F = I) with initial velocities `velocity`; anchored
+/// particles stay at rest.
+pub fn rest_state(set: &ParticleSet, velocity: &[Vec3]) -> Vec<GpuParticle> {
+    (0..set.len())
+        .map(|i| {
+            let v = if set.anchored[i] {
+                Vec3::ZERO
+            } else {
+                velocity[i]
+            };
+            GpuParticle::new(set.position[i], v, Mat3::ZERO, Mat3::IDENTITY)
+        })
+        .collect()
+}
+
 /// What stays fixed while fitting.
 pub struct Problem<'a> {
     pub scene: &'a Scene,
@@ -43,18 +59,7 @@ impl Problem<'_> {
     /// the rest state.
     pub fn reset(&self, solver: &mut Solver, velocity: &[Vec3]) -> Result<()> {
         solver.restore(&self.start);
-        let set = &self.scene.particles;
-        let state: Vec<GpuParticle> = (0..set.len())
-            .map(|i| {
-                let v = if set.anchored[i] {
-                    Vec3::ZERO
-                } else {
-                    velocity[i]
-                };
-                GpuParticle::new(set.position[i], v, Mat3::ZERO, Mat3::IDENTITY)
-            })
-            .collect();
-        solver.set_state(&state)
+        solver.set_state(&rest_state(&self.scene.particles, velocity))
     }
 
     /// Runs the clip of `window` frames with `young` and `velocity`, and the loss of frames

@@ -2,12 +2,14 @@
 //! initial velocity, render every frame from the conditioning camera and write the frames as
 //! PNG, exactly as a generated video would arrive. The fit is then scored against the truth.
 
+use super::evaluate::rest_state;
+use super::output::frame_image;
 use crate::render::differentiable::render_float;
-use crate::render::{Image, RenderOptions, SplatCloud};
+use crate::render::{RenderOptions, SplatCloud};
 use crate::scene::{Camera, Scene};
-use crate::solver::{GpuParticle, Solver};
+use crate::solver::Solver;
 use anyhow::{Context, Result};
-use glam::{Mat3, Vec3};
+use glam::Vec3;
 use std::path::Path;
 
 /// The truth a video was made with.
@@ -53,18 +55,7 @@ pub fn write_video(
 ) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     solver.set_young(&truth.young)?;
-    let set = &scene.particles;
-    let state: Vec<GpuParticle> = (0..set.len())
-        .map(|i| {
-            GpuParticle::new(
-                set.position[i],
-                truth.velocity[i],
-                Mat3::ZERO,
-                Mat3::IDENTITY,
-            )
-        })
-        .collect();
-    solver.set_state(&state)?;
+    solver.set_state(&rest_state(&scene.particles, &truth.velocity))?;
     let bg = RenderOptions::default().background;
     for k in 0..=frames {
         if k > 0 {
@@ -72,20 +63,7 @@ pub fn write_video(
         }
         let cloud = SplatCloud::from_scene(scene, &solver.positions()?, None)?;
         let (image, _) = render_float(&cloud, camera, bg)?;
-        let rgba = image
-            .rgb
-            .iter()
-            .flat_map(|p| {
-                let c = p.map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8);
-                [c[0], c[1], c[2], 255]
-            })
-            .collect();
-        Image {
-            width: image.width,
-            height: image.height,
-            rgba,
-        }
-        .save_png(&dir.join(format!("frame_{k:04}.png")))?;
+        frame_image(&image).save_png(&dir.join(format!("frame_{k:04}.png")))?;
     }
     Ok(())
 }

@@ -7,29 +7,13 @@
 use super::evaluate::Problem;
 use super::{median, FitState, Stage};
 use crate::field::StiffnessField;
-use crate::render::image::{write_atomic, GifWriter};
+use crate::render::image::{colour_ramp as ramp, write_atomic, GifWriter};
 use crate::render::Image;
 use crate::video::RgbFrame;
 use anyhow::{bail, Context, Result};
 use glam::Vec3;
 use serde_json::json;
 use std::path::Path;
-
-/// The viewer's colour ramp (purple, teal, yellow) at `t` in 0..1.
-pub fn ramp(t: f32) -> [u8; 3] {
-    let c = [
-        [0.267, 0.005, 0.329],
-        [0.128, 0.567, 0.551],
-        [0.993, 0.906, 0.144],
-    ];
-    let t = t.clamp(0.0, 1.0);
-    let (a, b, u) = if t < 0.5 {
-        (c[0], c[1], t * 2.0)
-    } else {
-        (c[1], c[2], (t - 0.5) * 2.0)
-    };
-    [0, 1, 2].map(|i| ((a[i] + (b[i] - a[i]) * u) * 255.0).round() as u8)
-}
 
 fn blank(width: u32, height: u32) -> Image {
     Image {
@@ -151,6 +135,13 @@ fn to_rgba(f: &RgbFrame<f32>, img: &mut Image, x0: u32) {
             put(img, (x0 + x) as i64, y as i64, p);
         }
     }
+}
+
+/// A float frame as an 8-bit image (values clamped to 0..1, rounded).
+pub fn frame_image(f: &RgbFrame<f32>) -> Image {
+    let mut img = blank(f.width, f.height);
+    to_rgba(f, &mut img, 0);
+    img
 }
 
 /// Reference | fitted, side by side.

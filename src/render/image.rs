@@ -200,3 +200,20 @@ pub fn write_gif(path: &Path, frames: &[Image], fps: f32, speed: i32) -> Result<
     }
     g.finish()
 }
+
+/// The E-field colour ramp of `shaders/points.wgsl` (purple, teal, yellow) at `t` in 0..1,
+/// as 8-bit sRGB-ish display values; the viewer's legend and the fit's E map use it.
+pub fn colour_ramp(t: f32) -> [u8; 3] {
+    let c = [
+        [0.267, 0.005, 0.329],
+        [0.128, 0.567, 0.551],
+        [0.993, 0.906, 0.144],
+    ];
+    let t = t.clamp(0.0, 1.0);
+    let (a, b, u) = if t < 0.5 {
+        (c[0], c[1], t * 2.0)
+    } else {
+        (c[1], c[2], (t - 0.5) * 2.0)
+    };
+    [0, 1, 2].map(|i| ((a[i] + (b[i] - a[i]) * u) * 255.0).round() as u8)
+}

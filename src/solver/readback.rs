@@ -34,7 +34,10 @@ impl Solver {
             .queue
             .write_buffer(&self.particles[self.cur], 0, bytemuck::cast_slice(state));
         // the next frame's substeps follow from this state alone, as after a fresh start
-        self.max_speed = state.iter().map(|p| p.velocity().length()).fold(0.0, f32::max);
+        self.max_speed = state
+            .iter()
+            .map(|p| p.velocity().length())
+            .fold(0.0, f32::max);
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The egui side panel: playback, interaction and material settings, display mode, timings,
 //! the E colour legend and the keyboard help.
 
+use crate::render::image::colour_ramp;
 use egui::{Color32, RichText};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,16 +231,8 @@ fn legend(ui: &mut egui::Ui, log_e: (f32, f32)) {
     });
 }
 
-/// Same ramp as the shader (sRGB-ish display values).
+/// The shader's ramp (see [`colour_ramp`]) as an egui colour.
 fn ramp(t: f32) -> Color32 {
-    let c0 = [0.267, 0.005, 0.329];
-    let c1 = [0.128, 0.567, 0.551];
-    let c2 = [0.993, 0.906, 0.144];
-    let (a, b, u) = if t < 0.5 {
-        (c0, c1, t * 2.0)
-    } else {
-        (c1, c2, (t - 0.5) * 2.0)
-    };
-    let mix = |i: usize| ((a[i] + (b[i] - a[i]) * u) * 255.0) as u8;
-    Color32::from_rgb(mix(0), mix(1), mix(2))
+    let [r, g, b] = colour_ramp(t);
+    Color32::from_rgb(r, g, b)
 }
