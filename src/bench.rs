@@ -143,6 +143,8 @@ pub struct GradientBenchResult {
     pub backward_seconds: f64,
     /// GPU bytes the gradients add (see [`crate::solver::adjoint::gradient_memory`]).
     pub gradient_bytes: u64,
+    /// Node blocks per substep whose grids the backward pass taped (0: recomputed).
+    pub tape_blocks: u32,
     /// The process's peak resident memory (Linux; on a software adapter GPU buffers live
     /// there too), if known.
     pub peak_rss_bytes: Option<u64>,
@@ -150,11 +152,17 @@ pub struct GradientBenchResult {
 
 /// The scenario as a clip of `frames` frames of `steps` substeps: timed forward run with
 /// checkpoints, then a timed backward pass from random adjoints of every frame's positions.
-pub fn run_gradient(ctx: &GpuContext, sc: &Scenario, frames: usize) -> Result<GradientBenchResult> {
+pub fn run_gradient(
+    ctx: &GpuContext,
+    sc: &Scenario,
+    frames: usize,
+    tape_budget: u64,
+) -> Result<GradientBenchResult> {
     let set = sc.particles();
     let mut cfg = sc.config();
     cfg.frame_dt = sc.dt * sc.steps as f32;
     let mut solver = Solver::new(ctx, cfg, &set)?;
+    solver.set_tape_budget(tape_budget);
     let n = set.len();
     // warm-up: build the pipelines of both passes once
     let warm = solver.record_clip(1)?;
@@ -191,7 +199,9 @@ pub fn run_gradient(ctx: &GpuContext, sc: &Scenario, frames: usize) -> Result<Gr
             sc.res,
             frames as u64,
             substeps_per_frame as u64,
+            solver.tape_blocks() as u64,
         ),
+        tape_blocks: solver.tape_blocks(),
         peak_rss_bytes: peak_rss(),
     })
 }

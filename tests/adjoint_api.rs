@@ -1,4 +1,5 @@
-//! The gradient API: bit-reproducible gradients, the solver left at the clip's start,
+//! The gradient API: bit-reproducible gradients (with the frame's records and grids on the
+//! tape or recomputed), the solver left at the clip's start,
 //! clear errors for bad adjoint input (wrong lengths, NaN) and for frames too long to tape.
 
 mod common;
@@ -35,7 +36,7 @@ fn solver(frame_substeps: f32) -> Solver {
 }
 
 #[test]
-fn gradients_are_bit_reproducible_and_the_solver_returns_to_the_start() {
+fn gradients_are_bit_reproducible_taped_or_not_and_the_solver_returns_to_the_start() {
     let mut s = solver(20.0);
     let mut rng = rng("adjoint determinism");
     let n = s.len();
@@ -47,8 +48,16 @@ fn gradients_are_bit_reproducible_and_the_solver_returns_to_the_start() {
                 .collect()
         })
         .collect();
+    // Tape budgets: the default (the first frame learns the grid size and is taped again,
+    // the next run starts knowing it); nothing (records and grids recomputed); room for one
+    // node block per substep only (the first frame tries, then falls back to recomputing).
+    let one_block = 20 * (n as u64 * (64 + 4) + 128 * 32);
+    let budgets = [None, None, Some(0), Some(one_block)];
     let mut runs = Vec::new();
-    for _ in 0..2 {
+    for budget in budgets {
+        if let Some(b) = budget {
+            s.set_tape_budget(b);
+        }
         let clip = s.record_clip(3).unwrap();
         assert_eq!(clip.frames(), 3);
         assert_eq!(clip.substeps(), vec![20, 20, 20]);
@@ -83,7 +92,13 @@ fn gradients_are_bit_reproducible_and_the_solver_returns_to_the_start() {
         b
     };
     assert!(runs[0].ln_young.iter().any(|&e| e != 0.0));
-    assert_eq!(bits(&runs[0]), bits(&runs[1]), "two backward passes differ");
+    for (k, r) in runs.iter().enumerate().skip(1) {
+        assert!(
+            bits(&runs[0]) == bits(r),
+            "backward pass {k} (tape budget {:?}) differs from the first",
+            budgets[k]
+        );
+    }
 }
 
 #[test]

@@ -40,6 +40,10 @@ pub struct BenchArgs {
     /// forward with checkpoints, then backward.
     #[arg(long, default_value_t = 0)]
     pub frames: usize,
+    /// With --frames: the most MiB the backward pass may use to tape each frame's P2G records
+    /// and grids (0 recomputes them in every reverse substep).
+    #[arg(long, default_value_t = crate::solver::tape::DEFAULT_TAPE_BUDGET >> 20)]
+    pub tape_mib: u64,
 }
 
 /// Parses "x,y" into a vector, naming `what` in the error.
@@ -94,7 +98,7 @@ pub fn run(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
         profile: a.profile,
     };
     if a.frames > 0 {
-        return gradient(ctx, &sc, a.frames);
+        return gradient(ctx, &sc, a.frames, a.tape_mib);
     }
     let r = bench::run(ctx, &sc)?;
     println!("particles              {}", r.particles);
@@ -118,8 +122,8 @@ pub fn run(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-fn gradient(ctx: &GpuContext, sc: &Scenario, frames: usize) -> Result<()> {
-    let r = bench::run_gradient(ctx, sc, frames)?;
+fn gradient(ctx: &GpuContext, sc: &Scenario, frames: usize, tape_mib: u64) -> Result<()> {
+    let r = bench::run_gradient(ctx, sc, frames, tape_mib << 20)?;
     let substeps = (r.frames as u32 * r.substeps_per_frame) as f64;
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!("particles              {}", r.particles);
@@ -141,6 +145,10 @@ fn gradient(ctx: &GpuContext, sc: &Scenario, frames: usize) -> Result<()> {
     println!(
         "backward / forward     {:.2}",
         r.backward_seconds / r.forward_seconds
+    );
+    println!(
+        "tape                   records and grids of {} node blocks per substep",
+        r.tape_blocks
     );
     println!("gradient buffers       {:.1} MiB", mib(r.gradient_bytes));
     if let Some(b) = r.peak_rss_bytes {

@@ -7,16 +7,19 @@
 //! initial state (x, v, C, F).
 //!
 //! Checkpointing: for each frame, last to first, the frame's substeps are recomputed from its
-//! checkpoint while their input states are copied to a tape (one particle state per
-//! substep); then, substep by substep in reverse, the forward stages up to the grid update
-//! are recomputed from the tape (bit-identical to the first run: the solver is
-//! deterministic) and the adjoint stages run: `g2p_adjoint`, `p2g` (the forward gather, fed
-//! the adjoint records), `grid_update_adjoint`, `p2g_adjoint`, `stress_adjoint`. No float
-//! atomics, so gradients are bit-reproducible too. GPU memory on top of the forward solver:
+//! checkpoint while their input states, P2G records and active-block grids are copied to a
+//! tape ([`super::tape`]); then, substep by substep in reverse, the particles are rebinned
+//! and the records and grid loaded from the tape (or, where they exceed the tape budget,
+//! recomputed: bit-identical, the solver is deterministic) and the adjoint stages run:
+//! `g2p_adjoint`, `p2g` (the forward gather, fed the adjoint records), `grid_update_adjoint`,
+//! `p2g_adjoint`, `stress_adjoint`. No float atomics, so gradients are bit-reproducible too.
+//! GPU memory on top of the forward solver:
 //!
-//! `(frames + 1 + max substeps per frame + 2) × N × 128 B` (checkpoints, tape, two adjoint
-//! states) `+ N × 128 B` (adjoint records, ∂A, material adjoint) `+ nodes × 48 B`
-//! (node adjoints), with `nodes = grid_res³` — see [`gradient_memory`].
+//! `(frames + 1 + S + 2) × N × 128 B` (checkpoints, tape of particle states, two adjoint
+//! states) `+ S × (N × 68 B + B × 4 KiB)` (taped records, slots and grids; B = the frame's
+//! most active node blocks + 25 %) `+ N × 128 B` (adjoint records, ∂A, material adjoint)
+//! `+ nodes × 48 B` (node adjoints), with S the most substeps of a frame and
+//! `nodes = grid_res³` — see [`gradient_memory`].
 
 use super::*;
 use anyhow::bail;
@@ -57,10 +60,17 @@ pub struct Gradients {
 }
 
 /// GPU bytes the gradient machinery adds for `n` particles on a `grid_res`³ grid, a clip of
-/// `frames` frames and at most `substeps` substeps per frame (see the module docs).
-pub fn gradient_memory(n: u64, grid_res: u32, frames: u64, substeps: u64) -> u64 {
+/// `frames` frames and at most `substeps` substeps per frame, with the records and grids of
+/// `tape_blocks` node blocks per substep on the tape (0: recomputed; see the module docs).
+pub fn gradient_memory(n: u64, grid_res: u32, frames: u64, substeps: u64, tape_blocks: u64) -> u64 {
     let state = n * std::mem::size_of::<GpuParticle>() as u64;
+    let taped = if tape_blocks > 0 {
+        substeps * (n * (P2G_RECORD_BYTES + 4) + tape_blocks * grid_tape::BLOCK_BYTES)
+    } else {
+        0
+    };
     (frames + 1 + substeps + 2) * state
+        + taped
         + n * (P2G_RECORD_BYTES + 48 + 16)
         + (grid_res as u64).pow(3) * (GRID_MOMENTUM_BYTES + 16)
 }
@@ -74,7 +84,6 @@ pub(super) struct AdjointState {
     /// Node velocity adjoints (gathered) and node momentum/mass adjoints.
     grid_adj: wgpu::Buffer,
     node_adj: wgpu::Buffer,
-    tape: Vec<wgpu::Buffer>,
     gather: wgpu::BindGroup,
     grid: wgpu::BindGroup,
     /// `[i]`: adjoint after the substep in `adj[i]`, before it in `adj[1 - i]`.
@@ -145,13 +154,33 @@ impl AdjointState {
             material_adj,
             grid_adj,
             node_adj,
-            tape: Vec::new(),
             gather,
             grid,
             g2p,
             p2g,
             stress,
         })
+    }
+
+    /// The adjoint stages of one substep (after the forward stages up to the grid update
+    /// have run or been loaded): the adjoint after the substep is in `adj[cur]`, the one
+    /// before it goes to `adj[1 - cur]`.
+    pub(super) fn dispatch_substep(
+        &self,
+        s: &Solver,
+        pass: &mut wgpu::ComputePass,
+        off: u32,
+        cur: usize,
+    ) {
+        let [a_g2p, a_grid, a_p2g, a_stress] = &self.stages;
+        let [s_sort, _, s_p2g, _, _] = &s.stages;
+        let n = s.n;
+        a_g2p.dispatch_particles(pass, 0, &self.g2p[cur], off, n);
+        s_p2g.dispatch_blocks(pass, 0, &self.gather, off, &s.active);
+        a_grid.dispatch_blocks(pass, 0, &self.grid, off, &s.active);
+        a_p2g.dispatch_particles(pass, 0, &self.p2g[cur], off, n);
+        a_stress.dispatch_particles(pass, 0, &self.stress[cur], off, n);
+        s_sort.dispatch_particles(pass, sort::UNBIN, &s.groups.sort[0], off, n);
     }
 }
 
@@ -229,6 +258,9 @@ impl Solver {
         if self.adjoint.is_none() {
             self.adjoint = Some(Box::new(AdjointState::new(self)?));
         }
+        if self.tape.is_none() {
+            self.tape = Some(Box::new(tape::Tape::new(&self.ctx)?));
+        }
         let mut state = if end_adjoint.is_empty() {
             vec![GpuParticle::zeroed(); n]
         } else {
@@ -252,9 +284,9 @@ impl Solver {
                 .queue
                 .write_buffer(&a.adj[cur], 0, bytemuck::cast_slice(&state));
             let (substeps, dt) = clip.plan[k - 1];
-            self.restore(&clip.checkpoints[k - 1]);
-            let offsets = self.record_tape(substeps as usize, dt);
-            cur = self.backward_frame(&offsets, cur);
+            let start = &clip.checkpoints[k - 1];
+            let (offsets, taped) = self.record_tape(start, substeps as usize, dt)?;
+            cur = self.backward_frame(&offsets, taped, cur);
             let a = self.adjoint.as_ref().expect("built above");
             state = self.ctx.read(&a.adj[cur])?;
             state.truncate(n);
@@ -272,61 +304,6 @@ impl Solver {
         };
         check_finite(&grads)?;
         Ok(grads)
-    }
-
-    /// Runs `count` substeps of `dt` from the current state, copying each substep's input
-    /// state to the tape; returns the parameter offsets of the substeps.
-    fn record_tape(&mut self, count: usize, dt: f32) -> Vec<u32> {
-        let offsets = self.write_params(count, dt);
-        let mut a = self.adjoint.take().expect("built by backward");
-        let size = self.particles[0].size();
-        while a.tape.len() < count {
-            let buf = self.ctx.storage("tape", size, wgpu::BufferUsages::empty());
-            a.tape.push(buf);
-        }
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        for (s, &off) in offsets.iter().enumerate() {
-            let i = (self.cur + s) % 2;
-            enc.copy_buffer_to_buffer(&self.particles[i], 0, &a.tape[s], 0, size);
-            let mut pass = enc.begin_compute_pass(&Default::default());
-            for st in 0..profile::STAGES.len() {
-                self.dispatch_stage(&mut pass, st, off, i);
-            }
-        }
-        self.cur = (self.cur + count) % 2;
-        self.ctx.queue.submit([enc.finish()]);
-        self.adjoint = Some(a);
-        offsets
-    }
-
-    /// The adjoint of one frame whose tape was just recorded: the adjoint after the frame is
-    /// in `adj[cur]`; returns the index of the buffer holding the adjoint before it.
-    fn backward_frame(&mut self, offsets: &[u32], mut cur: usize) -> usize {
-        let a = self.adjoint.as_ref().expect("built by backward");
-        let [s_sort, s_stress, s_p2g, s_grid, _] = &self.stages;
-        let [a_g2p, a_grid, a_p2g, a_stress] = &a.stages;
-        let (g, n) = (&self.groups, self.n);
-        let size = self.particles[0].size();
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        for (s, &off) in offsets.iter().enumerate().rev() {
-            enc.copy_buffer_to_buffer(&a.tape[s], 0, &self.particles[0], 0, size);
-            let mut pass = enc.begin_compute_pass(&Default::default());
-            // forward stages up to the grid update, from the tape
-            self.dispatch_stage(&mut pass, 0, off, 0);
-            s_stress.dispatch_particles(&mut pass, 0, &g.stress[0], off, n);
-            s_p2g.dispatch_blocks(&mut pass, 0, &g.p2g, off, &self.active);
-            s_grid.dispatch_blocks(&mut pass, 0, &g.grid_update, off, &self.active);
-            // adjoint stages
-            a_g2p.dispatch_particles(&mut pass, 0, &a.g2p[cur], off, n);
-            s_p2g.dispatch_blocks(&mut pass, 0, &a.gather, off, &self.active);
-            a_grid.dispatch_blocks(&mut pass, 0, &a.grid, off, &self.active);
-            a_p2g.dispatch_particles(&mut pass, 0, &a.p2g[cur], off, n);
-            a_stress.dispatch_particles(&mut pass, 0, &a.stress[cur], off, n);
-            s_sort.dispatch_particles(&mut pass, sort::UNBIN, &g.sort[0], off, n);
-            cur = 1 - cur;
-        }
-        self.ctx.queue.submit([enc.finish()]);
-        cur
     }
 }
 

@@ -17,6 +17,7 @@ mod control;
 mod encode;
 pub mod g2p;
 pub mod g2p_adjoint;
+mod grid_tape;
 pub mod grid_update;
 pub mod grid_update_adjoint;
 pub mod layout;
@@ -29,6 +30,7 @@ pub mod sort;
 mod stage;
 pub mod stress;
 pub mod stress_adjoint;
+pub mod tape;
 mod validate;
 
 pub use config::*;
@@ -98,6 +100,9 @@ pub struct Solver {
     profiler: Option<profile::Profiler>,
     /// Adjoint pipelines and buffers, built on the first backward pass.
     adjoint: Option<Box<adjoint::AdjointState>>,
+    /// The backward pass's tape of one frame, built with it.
+    tape: Option<Box<tape::Tape>>,
+    tape_budget: u64,
 }
 
 /// Bind groups; `[i]` reads particle buffer i.
@@ -254,6 +259,8 @@ impl Solver {
             drag: None,
             profiler: None,
             adjoint: None,
+            tape: None,
+            tape_budget: tape::DEFAULT_TAPE_BUDGET,
         };
         solver.max_wave_speed =
             validate::max_wave_speed(&set.young, &set.poisson, &set.density, &set.anchored);
