@@ -1,6 +1,8 @@
 // Grid-to-particle transfer: velocity and APIC affine field from the 27 nodes,
 // F <- (I + dt C) F, x <- x + dt v; then the poke and the drag spring. Anchored particles stay
 // put. Non-finite state or a particle leaving the grid is recorded (first substep, particle).
+// It also empties the particle's cell count and row count for the next binning (the sort's
+// `unbin`, done here to save a pass: P2G, the last reader of the counts, has run).
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> particles_in: array<Particle>;
@@ -8,6 +10,9 @@
 @group(0) @binding(3) var<storage, read> grid_v: array<f32>; // xyz per node
 @group(0) @binding(4) var<storage, read> ctl: array<Ctl>;
 @group(0) @binding(5) var<storage, read_write> error: array<atomic<u32>>; // step*4+kind, particle, max speed bits
+@group(0) @binding(6) var<storage, read> particle_bin: array<vec2<u32>>; // cell, slot
+@group(0) @binding(7) var<storage, read_write> cell_count: array<u32>;
+@group(0) @binding(8) var<storage, read_write> rows: array<u32>; // row counts, then row starts
 
 fn report(p: u32, kind: u32) {
     atomicMin(&error[0], params.step * 4u + kind);
@@ -20,6 +25,9 @@ fn g2p(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (p >= params.n_particles) {
         return;
     }
+    let cell = particle_bin[p].x;
+    cell_count[cell] = 0u;
+    rows[cell / params.res] = 0u;
     var pt: Particle;
     pt.x = particles_in[p].x;
     pt.f = particles_in[p].f;
@@ -30,20 +38,17 @@ fn g2p(@builtin(global_invocation_id) gid: vec3<u32>) {
         particles_out[p] = pt;
         return;
     }
-    let xg = pt.x.xyz * params.inv_dx;
-    let base = base_cell(xg, params.res);
-    let fx = xg - vec3<f32>(base);
+    let s = stencil(pt.x.xyz * params.inv_dx, params.res);
     var v = vec3<f32>(0.0);
     var b = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
     for (var oz = 0; oz < 3; oz++) {
         for (var oy = 0; oy < 3; oy++) {
+            let iyz = s.idx[1][oy] + s.idx[2][oz];
             for (var ox = 0; ox < 3; ox++) {
-                let w = bspline(fx.x, ox) * bspline(fx.y, oy) * bspline(fx.z, oz);
-                let gi = 3u * grid_index(base + vec3<i32>(ox, oy, oz), params.res);
-                let gv = vec3<f32>(grid_v[gi], grid_v[gi + 1u], grid_v[gi + 2u]);
-                let dpos = vec3<f32>(f32(ox), f32(oy), f32(oz)) - fx;
-                v += w * gv;
-                b += w * mat3x3<f32>(gv * dpos.x, gv * dpos.y, gv * dpos.z);
+                let gi = 3u * (s.idx[0][ox] + iyz);
+                let wgv = stencil_weight(s, vec3<i32>(ox, oy, oz)) * vec3<f32>(grid_v[gi], grid_v[gi + 1u], grid_v[gi + 2u]);
+                v += wgv;
+                b += mat3x3<f32>(wgv * s.d[0][ox], wgv * s.d[1][oy], wgv * s.d[2][oz]);
             }
         }
     }

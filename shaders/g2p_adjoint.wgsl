@@ -23,7 +23,6 @@ fn g2p_adjoint(@builtin(global_invocation_id) gid: vec3<u32>) {
     let pt = particles_in[p];
     let a = adj_out[p];
     let xg = pt.x.xyz * params.inv_dx;
-    let base = base_cell(xg, params.res);
     let zero3 = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
     var out: Particle;
     out.v = vec4<f32>(0.0);
@@ -52,21 +51,23 @@ fn g2p_adjoint(@builtin(global_invocation_id) gid: vec3<u32>) {
     let v_adj = vo + params.dt * xo;                    // adjoint of v' = sum w v_i
     let c_adj = a.c + params.dt * a.f * transpose(pt.f); // adjoint of C'
     let b_adj = (4.0 * params.inv_dx) * c_adj;           // adjoint of B (C' = 4/dx B)
-    let fx = xg - vec3<f32>(base);
+    let s = stencil(xg, params.res);
     var b = zero3;
     var fx_adj = vec3<f32>(0.0);
     var vp = vec3<f32>(0.0);
     for (var oz = 0; oz < 3; oz++) {
         for (var oy = 0; oy < 3; oy++) {
+            let iyz = s.idx[1][oy] + s.idx[2][oz];
             for (var ox = 0; ox < 3; ox++) {
-                let wg = weight_and_gradient(fx, vec3<i32>(ox, oy, oz));
-                let w = wg.w;
-                let gw = wg.xyz;
-                let gi = 3u * grid_index(base + vec3<i32>(ox, oy, oz), params.res);
+                let o = vec3<i32>(ox, oy, oz);
+                let w = stencil_weight(s, o);
+                let gw = stencil_gradient(s, o);
+                let gi = 3u * (s.idx[0][ox] + iyz);
                 let gv = vec3<f32>(grid_v[gi], grid_v[gi + 1u], grid_v[gi + 2u]);
-                let dpos = vec3<f32>(f32(ox), f32(oy), f32(oz)) - fx;
-                vp += w * gv;
-                b += w * mat3x3<f32>(gv * dpos.x, gv * dpos.y, gv * dpos.z);
+                let dpos = vec3<f32>(s.d[0][ox], s.d[1][oy], s.d[2][oz]);
+                let wgv = w * gv;
+                vp += wgv;
+                b += mat3x3<f32>(wgv * dpos.x, wgv * dpos.y, wgv * dpos.z);
                 fx_adj += gw * dot(gv, v_adj + b_adj * dpos);
             }
         }

@@ -110,10 +110,48 @@ fn damping_decay(p: Params) -> f32 {
     return 1.0;
 }
 
-fn grid_index(c: vec3<i32>, res: u32) -> u32 {
-    let cu = vec3<u32>(c);
-    let l = cu % BLOCK;
-    return (block_id(cu / BLOCK, res) << 7u) | (l.z << 5u) | (l.y << 3u) | l.x;
+// The 3 x 3 x 3 nodes around a particle, axis by axis: node (ox, oy, oz) has the weight
+// w[0][ox] * w[1][oy] * w[2][oz], the offset (d[0][ox], d[1][oy], d[2][oz]) from the particle
+// in cells, and the grid index idx[0][ox] + idx[1][oy] + idx[2][oz]: the block-major index
+// (block_id << 7) | (lane z << 5) | (lane y << 3) | lane x is a sum of per-axis parts in
+// separate bits (each axis's share of the block id, and its lane bits). dw holds the
+// weights' derivatives with respect to the particle's position (in cells).
+struct Stencil {
+    w: mat3x3<f32>,
+    dw: mat3x3<f32>,
+    d: mat3x3<f32>,
+    idx: array<vec3<u32>, 3>,
+}
+
+fn stencil(xg: vec3<f32>, res: u32) -> Stencil {
+    let base = base_cell(xg, res);
+    let fx = xg - vec3<f32>(base);
+    let nb = blocks_per_axis(res);
+    let n = vec3<u32>(base);
+    var s: Stencil;
+    for (var a = 0; a < 3; a++) {
+        s.w[a] = vec3<f32>(bspline(fx[a], 0), bspline(fx[a], 1), bspline(fx[a], 2));
+        s.dw[a] = vec3<f32>(bspline_d(fx[a], 0), bspline_d(fx[a], 1), bspline_d(fx[a], 2));
+        s.d[a] = vec3<f32>(0.0, 1.0, 2.0) - fx[a];
+    }
+    let c = n.x + vec3<u32>(0u, 1u, 2u);
+    s.idx[0] = ((c >> vec3<u32>(3u)) << vec3<u32>(7u)) | (c & vec3<u32>(7u));
+    let cy = n.y + vec3<u32>(0u, 1u, 2u);
+    s.idx[1] = (((cy >> vec3<u32>(2u)) * nb.x) << vec3<u32>(7u)) | ((cy & vec3<u32>(3u)) << vec3<u32>(3u));
+    let cz = n.z + vec3<u32>(0u, 1u, 2u);
+    s.idx[2] = (((cz >> vec3<u32>(2u)) * (nb.x * nb.y)) << vec3<u32>(7u)) | ((cz & vec3<u32>(3u)) << vec3<u32>(5u));
+    return s;
+}
+
+fn stencil_weight(s: Stencil, o: vec3<i32>) -> f32 {
+    return s.w[0][o.x] * (s.w[1][o.y] * s.w[2][o.z]);
+}
+
+// The gradient of node o's weight with respect to the particle's position (in cells).
+fn stencil_gradient(s: Stencil, o: vec3<i32>) -> vec3<f32> {
+    let w = vec3<f32>(s.w[0][o.x], s.w[1][o.y], s.w[2][o.z]);
+    let d = vec3<f32>(s.dw[0][o.x], s.dw[1][o.y], s.dw[2][o.z]);
+    return vec3<f32>(d.x * w.y * w.z, w.x * d.y * w.z, w.x * w.y * d.z);
 }
 
 // Base cell of a particle at grid-unit position xg: the lowest of the 3^3 nodes it touches.
@@ -152,14 +190,6 @@ fn bspline_d(fx: f32, o: i32) -> f32 {
     return fx - 0.5;
 }
 
-// The weight of node offset o (0..2 per axis) for fractional position fx (w) and its
-// gradient with respect to fx (xyz).
-fn weight_and_gradient(fx: vec3<f32>, o: vec3<i32>) -> vec4<f32> {
-    let wx = vec2<f32>(bspline(fx.x, o.x), bspline_d(fx.x, o.x));
-    let wy = vec2<f32>(bspline(fx.y, o.y), bspline_d(fx.y, o.y));
-    let wz = vec2<f32>(bspline(fx.z, o.z), bspline_d(fx.z, o.z));
-    return vec4<f32>(wx.y * wy.x * wz.x, wx.x * wy.y * wz.x, wx.x * wy.x * wz.y, wx.x * wy.x * wz.x);
-}
 
 // Which velocity components anchors, walls and the ground keep (1) or stop (0) at grid node
 // `node`, whose velocity after gravity and damping is `v_free`: any anchored mass stops the

@@ -22,21 +22,22 @@ fn p2g_adjoint(@builtin(global_invocation_id) gid: vec3<u32>) {
     let m = abs(rec.xg_m.w);
     let mv = rec.mv_a.xyz;
     let a = record_affine(rec);
-    let base = base_cell(xg, params.res);
-    let fx = xg - vec3<f32>(base);
+    let s = stencil(xg, params.res);
     var s0 = vec3<f32>(0.0);
     var abar = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
     var fx_adj = vec3<f32>(0.0);
     for (var oz = 0; oz < 3; oz++) {
         for (var oy = 0; oy < 3; oy++) {
+            let iyz = s.idx[1][oy] + s.idx[2][oz];
             for (var ox = 0; ox < 3; ox++) {
-                let wg = weight_and_gradient(fx, vec3<i32>(ox, oy, oz));
-                let w = wg.w;
-                let gw = wg.xyz;
-                let n = node_adj[grid_index(base + vec3<i32>(ox, oy, oz), params.res)];
-                let dpos = (vec3<f32>(f32(ox), f32(oy), f32(oz)) - fx) * params.dx;
-                s0 += w * n.xyz;
-                abar += w * mat3x3<f32>(n.xyz * dpos.x, n.xyz * dpos.y, n.xyz * dpos.z);
+                let o = vec3<i32>(ox, oy, oz);
+                let w = stencil_weight(s, o);
+                let gw = stencil_gradient(s, o);
+                let n = node_adj[s.idx[0][ox] + iyz];
+                let dpos = vec3<f32>(s.d[0][ox], s.d[1][oy], s.d[2][oz]) * params.dx;
+                let wn = w * n.xyz;
+                s0 += wn;
+                abar += mat3x3<f32>(wn * dpos.x, wn * dpos.y, wn * dpos.z);
                 fx_adj += gw * (m * n.w + dot(n.xyz, mv + a * dpos));
             }
         }

@@ -23,7 +23,12 @@ fn bin(@builtin(global_invocation_id) gid: vec3<u32>) {
     let xg = particles[p].x.xyz * params.inv_dx;
     let cell = cell_index(base_cell(xg, params.res), params.res);
     let slot = atomicAdd(&cell_count[cell], 1u);
-    atomicAdd(&rows[cell / params.res], 1u);
+    // Only a mark that the row is not empty (a plain store where it is missing, cheaper than
+    // counting here): scan_rows replaces it with the row's count.
+    let row = cell / params.res;
+    if (atomicLoad(&rows[row]) == 0u) {
+        atomicStore(&rows[row], 1u);
+    }
     particle_bin[p] = vec2<u32>(cell, slot);
 }
 
@@ -43,13 +48,16 @@ fn scan_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     let z = r / params.res;
     let block_row = block_id(vec3<u32>(0u, y, z) / BLOCK, params.res);
     var last = 0xffffffffu;
+    var sum = 0u;
     for (var x = 0u; x < params.res; x++) {
         let c = atomicLoad(&cell_count[r * params.res + x]);
+        sum += c;
         if (c > 0u && (x >> 3u) != last) {
             last = x >> 3u;
             atomicOr(&block_mark[block_row + last], 1u);
         }
     }
+    atomicStore(&rows[r], sum);
 }
 
 // A node block receives P2G mass from its own cell block and the blocks just below it
@@ -160,7 +168,8 @@ fn scatter(@builtin(global_invocation_id) gid: vec3<u32>) {
     sorted_id[cell_start[bin.x] + bin.y] = p;
 }
 
-// After P2G: empty the counts of the cells this substep used, ready for the next binning.
+// After P2G: empty the counts of the cells this substep used, ready for the next binning
+// (the forward pass does this in G2P; the backward pass's reverse substeps use this).
 @compute @workgroup_size(64)
 fn unbin(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p = gid.x;

@@ -14,6 +14,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "g2p",
         include_str!("../../shaders/g2p.wgsl"),
         &["g2p"],
-        &[U, R, W, R, R, W],
+        &[U, R, W, R, R, W, R, W, W],
     )
 }

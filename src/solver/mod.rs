@@ -1,10 +1,11 @@
 //! The deterministic WGSL MPM solver (MLS-MPM / APIC, quadratic B-splines).
 //!
-//! One substep is ten dispatches in five stages, each a module with a WGSL file of its name:
+//! One substep is nine dispatches in five stages, each a module with a WGSL file of its name:
 //! `sort` (bin particles into cells, prefix sums, active node blocks), `stress` (Kirchhoff
-//! stress and the P2G record in cell-sorted order), `p2g` (per-node gather), `sort::unbin`,
-//! `grid_update` (forces, anchors, walls, ground) and `g2p` (transfer back, F and x update,
-//! poke and drag). Determinism: no float atomics anywhere; P2G is a gather over particles
+//! stress and the P2G record in cell-sorted order), `p2g` (per-node gather), `grid_update`
+//! (forces, anchors, walls, ground) and `g2p` (transfer back, F and x update, poke and drag;
+//! it also empties the cell counts for the next binning, `sort::unbin`'s job on the reverse
+//! pass). Determinism: no float atomics anywhere; P2G is a gather over particles
 //! sorted by (cell, particle index), so sums happen in a fixed order and two runs on one
 //! adapter give bit-identical states. Substeps are out-of-place: particle state ping-pongs
 //! between two buffers, and the per-particle material is a buffer of its own.
@@ -220,7 +221,16 @@ impl Solver {
                 s_g2p.bind(
                     ctx,
                     &params,
-                    &[&particles[i], &particles[1 - i], &grid_v, &ctl, &status],
+                    &[
+                        &particles[i],
+                        &particles[1 - i],
+                        &grid_v,
+                        &ctl,
+                        &status,
+                        &particle_bin,
+                        &cell_count,
+                        &rows,
+                    ],
                 )
             }),
         };

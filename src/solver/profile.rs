@@ -4,7 +4,7 @@ use crate::gpu::GpuContext;
 use anyhow::{bail, Result};
 
 /// The stages as the substep runs them.
-pub const STAGES: [&str; 6] = ["sort", "stress", "p2g", "unbin", "grid_update", "g2p"];
+pub const STAGES: [&str; 5] = ["sort", "stress", "p2g", "grid_update", "g2p"];
 
 pub struct Profiler {
     queries: wgpu::QuerySet,
