@@ -3,15 +3,20 @@
 //! stress stage's, particle by particle, through the reference's Kirchhoff stress:
 //! A = m C − dt V (4 / dx²) τ(F; E, ν), at F = I exactly (all singular values repeated), pure
 //! rotations, F = s·R (repeated, scaled), random strains, inverted F and nearly flat F; both
-//! elastic models. The chain through G2P and P2G is checked by `adjoint_gradients.rs`.
+//! elastic models. G2P's with the node gather, particle by particle (x, F) and node by node
+//! (velocity), through G2P written out in dual numbers, with anchored and dragged particles.
+//! The chains through all stages are checked by `adjoint_gradients.rs`.
 
 mod common;
 use common::*;
 use glam::{Mat3, Quat, Vec3};
 use nalgebra::ComplexField;
 use num_dual::Dual64;
+use physdreamer::solver::reference::bspline;
 use physdreamer::solver::reference::{kirchhoff, lame, Real};
-use physdreamer::solver::{GpuParticle, Ground, Material, Solver, SolverConfig, TimeStep, Wall};
+use physdreamer::solver::{
+    Drag, GpuParticle, Ground, Material, Solver, SolverConfig, TimeStep, Wall,
+};
 use rand::Rng;
 
 fn mt<T: Real>(m: Mat3) -> nalgebra::Matrix3<T> {
@@ -20,6 +25,10 @@ fn mt<T: Real>(m: Mat3) -> nalgebra::Matrix3<T> {
 
 fn frob(a: Mat3, b: Mat3) -> f64 {
     (0..3).map(|j| a.col(j).dot(b.col(j)) as f64).sum()
+}
+
+fn abs_m(m: Mat3) -> Mat3 {
+    Mat3::from_cols(m.x_axis.abs(), m.y_axis.abs(), m.z_axis.abs())
 }
 
 fn random_m(rng: &mut impl Rng) -> Mat3 {
@@ -257,4 +266,220 @@ fn grid_update_adjoint_sticky() {
             sticky: true,
         }),
     );
+}
+
+/// Node coordinates → block-major index (8 × 4 × 4 blocks, x fastest).
+fn index_of(node: [i64; 3], res: u32) -> usize {
+    let nb = [res as i64 / 8, res as i64 / 4];
+    let (b, l) = (
+        [node[0] / 8, node[1] / 4, node[2] / 4],
+        [node[0] % 8, node[1] % 4, node[2] % 4],
+    );
+    let block = (b[2] * nb[1] + b[1]) * nb[0] + b[0];
+    ((block << 7) | (l[2] << 5) | (l[1] << 3) | l[0]) as usize
+}
+
+type V3 = nalgebra::Vector3<Dual64>;
+type M3 = nalgebra::Matrix3<Dual64>;
+
+/// G2P of one particle written out in dual numbers, weighted by the adjoint `a` of its
+/// outputs: <a, (x', v', C', F')> with v' = Σ w v_i, C' = 4/dx Σ w v_i dposᵀ,
+/// F' = (I + dt C') F, x' = x + dt v', then the drag spring on v'; an anchored particle keeps
+/// x and F and gets v' = C' = 0. `gv` gives node velocities by block-major index.
+struct G2pCase {
+    res: u32,
+    dt: f64,
+    drag: Drag,
+}
+
+impl G2pCase {
+    fn weighted(
+        &self,
+        x: V3,
+        f: M3,
+        gv: &dyn Fn(usize) -> V3,
+        a: &GpuParticle,
+        anchored: bool,
+        offset: Option<Vec3>,
+    ) -> Dual64 {
+        let c = |v: f64| Dual64::c(v);
+        let (x2, v2, c2, f2) = if anchored {
+            (x, V3::zeros(), M3::zeros(), f)
+        } else {
+            let inv_dx = self.res as f64;
+            let xg = x * c(inv_dx);
+            let base: [i64; 3] = std::array::from_fn(|k| {
+                ((xg[k].re - 0.5).floor() as i64).clamp(0, self.res as i64 - 3)
+            });
+            let fx = V3::from_fn(|k, _| xg[k] - c(base[k] as f64));
+            let (mut v, mut b) = (V3::zeros(), M3::zeros());
+            for o in (0..27).map(|i| [i % 3, (i / 3) % 3, i / 9]) {
+                let w = (0..3).fold(c(1.0), |w, k| w * bspline(fx[k], o[k]));
+                let node = std::array::from_fn(|k| base[k] + o[k] as i64);
+                let g = gv(index_of(node, self.res));
+                let dpos = V3::from_fn(|k, _| c(o[k] as f64) - fx[k]);
+                v += g * w;
+                b += g * dpos.transpose() * w;
+            }
+            let cm = b * c(4.0 * inv_dx);
+            let f2 = (M3::identity() + cm * c(self.dt)) * f;
+            let x2 = x + v * c(self.dt);
+            if let Some(off) = offset {
+                let d = &self.drag;
+                let target = V3::from_fn(|k, _| c((d.target[k] + off[k]) as f64));
+                let acc = (target - x2) * c(d.stiffness as f64) - v * c(d.damping as f64);
+                v += acc * c(self.dt);
+            }
+            (x2, v, cm, f2)
+        };
+        let m = |q: Mat3| mt::<Dual64>(q);
+        let vec = |q: Vec3| V3::from_fn(|k, _| c(q[k] as f64));
+        vec(a.position()).dot(&x2)
+            + vec(a.velocity()).dot(&v2)
+            + m(a.affine()).component_mul(&c2).sum()
+            + m(a.deformation()).component_mul(&f2).sum()
+    }
+}
+
+#[test]
+fn g2p_adjoint_with_anchors_and_drag() {
+    let mut rng = rng("g2p adjoint");
+    let res = 32u32;
+    let mut set = random_block(
+        &mut rng,
+        Vec3::splat(0.4),
+        [5, 5, 4],
+        0.6 / res as f32,
+        1e3,
+        1e5,
+    );
+    let n = set.len();
+    for i in 0..n {
+        set.anchored[i] = i % 7 == 0;
+        set.velocity[i] = Vec3::new(rng.random(), rng.random(), rng.random()) - 0.5;
+    }
+    let dt = 1.0 / 2048.0;
+    let cfg = SolverConfig {
+        grid_res: res,
+        time_step: TimeStep::Fixed(dt),
+        frame_dt: dt,
+        ..Default::default()
+    };
+    let mut solver = Solver::new(&gpu(), cfg, &set).unwrap();
+    let drag = Drag {
+        target: Vec3::new(0.47, 0.45, 0.43),
+        stiffness: 2000.0,
+        damping: 30.0,
+    };
+    let grab = Vec3::new(0.45, 0.44, 0.44);
+    let dragged: Vec<u32> = (0..n as u32).filter(|i| i % 5 == 1).collect();
+    solver.set_drag_selection(&dragged, grab).unwrap();
+    solver.set_drag(Some(drag));
+    let state: Vec<GpuParticle> = (0..n)
+        .map(|i| {
+            let c = random_m(&mut rng) * 20.0;
+            let f = random_near_identity(&mut rng, 0.2);
+            GpuParticle::new(set.position[i], set.velocity[i], c, f)
+        })
+        .collect();
+    // Every other particle gets no adjoint of x': its x adjoint is then G2P's weight
+    // derivative alone (no pass-through term to hide an error in it).
+    let out_adj: Vec<GpuParticle> = (0..n)
+        .map(|i| {
+            let x = (Vec3::new(rng.random(), rng.random(), rng.random()) - 0.5) * (i % 2) as f32;
+            let v = Vec3::new(rng.random(), rng.random(), rng.random()) - 0.5;
+            GpuParticle::new(x, v, random_m(&mut rng) * 1e-2, random_m(&mut rng))
+        })
+        .collect();
+    let (adj, node_adj) = solver.debug_g2p_adjoint(&state, &out_adj, dt).unwrap();
+    let (_, _, grid_v) = solver.debug_grid().unwrap();
+    let case = G2pCase {
+        res,
+        dt: dt as f64,
+        drag,
+    };
+    let offset = |i: usize| (i % 5 == 1).then(|| set.position[i] - grab);
+    let fixed = |i: usize| {
+        let g = grid_v[i];
+        V3::from_fn(|k, _| Dual64::c(g[k] as f64))
+    };
+    let x_of = |i: usize| V3::from_fn(|k, _| Dual64::c(state[i].position()[k] as f64));
+    let f_of = |i: usize| mt::<Dual64>(state[i].deformation());
+    let rel =
+        |gpu: f64, cpu: f64, scale: f64| (gpu - cpu).abs() / cpu.abs().max(0.1 * scale).max(1e-30);
+    // particles: d/d eps of the weighted outputs along a random dx, then a random dF
+    let mut worst = 0.0f64;
+    for i in 0..n {
+        let dx = Vec3::new(rng.random(), rng.random(), rng.random()) - 0.5;
+        let df = random_m(&mut rng);
+        let eps = Dual64::new(0.0, 1.0);
+        let x = x_of(i) + V3::from_fn(|k, _| eps * (dx[k] as f64 / res as f64));
+        let f = f_of(i) + mt::<Dual64>(df) * eps;
+        let along_x = case.weighted(x, f_of(i), &fixed, &out_adj[i], set.anchored[i], offset(i));
+        let along_f = case.weighted(x_of(i), f, &fixed, &out_adj[i], set.anchored[i], offset(i));
+        let (ax, af) = (adj[i].position(), adj[i].deformation());
+        let gpu_x = ax.dot(dx) as f64 / res as f64;
+        let scale_x = (ax * dx).abs().element_sum() as f64 / res as f64;
+        let gpu_f = frob(af, df);
+        let scale_f = frob(abs_m(af), abs_m(df));
+        for (what, gpu, cpu, scale) in [
+            ("x", gpu_x, along_x.eps, scale_x),
+            ("F", gpu_f, along_f.eps, scale_f),
+        ] {
+            let r = rel(gpu, cpu, scale);
+            assert!(
+                gpu.is_finite() && r < 1e-4,
+                "particle {i}, adjoint of {what}: GPU {gpu:e} vs CPU {cpu:e} ({r:e})"
+            );
+            worst = worst.max(r);
+        }
+        assert_eq!(adj[i].velocity(), Vec3::ZERO, "particle {i}: v adjoint");
+    }
+    // nodes: d/d eps of all particles' weighted outputs with one node's velocity moved
+    let mut nodes: Vec<usize> = Vec::new();
+    for p in &state {
+        let xg = p.position() * res as f32;
+        let base = (xg - 0.5).floor();
+        for o in 0..27 {
+            let node = [0, 1, 2].map(|k| base[k] as i64 + [o % 3, (o / 3) % 3, o / 9][k] as i64);
+            nodes.push(index_of(node, res));
+        }
+    }
+    nodes.sort();
+    nodes.dedup();
+    let mut worst_node = 0.0f64;
+    for &k in &nodes {
+        let d = Vec3::new(rng.random(), rng.random(), rng.random()) - 0.5;
+        let eps = Dual64::new(0.0, 1.0);
+        let moved = |i: usize| {
+            let v = fixed(i);
+            if i == k {
+                v + V3::from_fn(|c, _| eps * d[c] as f64)
+            } else {
+                v
+            }
+        };
+        let cpu: f64 = (0..n)
+            .map(|i| {
+                case.weighted(
+                    x_of(i),
+                    f_of(i),
+                    &moved,
+                    &out_adj[i],
+                    set.anchored[i],
+                    offset(i),
+                )
+                .eps
+            })
+            .sum();
+        let terms = [0, 1, 2].map(|c| node_adj[k][c] as f64 * d[c] as f64);
+        let gpu: f64 = terms.iter().sum();
+        let r = rel(gpu, cpu, terms.iter().map(|t| t.abs()).sum());
+        assert!(
+            gpu.is_finite() && r < 1e-4,
+            "node {k}: GPU {gpu:e} vs CPU {cpu:e} ({r:e})"
+        );
+        worst_node = worst_node.max(r);
+    }
+    eprintln!("G2P adjoint: {n} particles ({} anchored, {} dragged), {} nodes; largest relative difference {worst:.1e} (particles), {worst_node:.1e} (nodes)", set.anchored.iter().filter(|a| **a).count(), dragged.len(), nodes.len());
 }

@@ -77,19 +77,19 @@ pub fn gradient_memory(n: u64, grid_res: u32, frames: u64, substeps: u64, tape_b
 
 /// The adjoint stages, their buffers and bind groups (built on first use).
 pub(super) struct AdjointState {
-    stages: [Stage; 4],
+    pub(super) stages: [Stage; 4],
     /// Adjoint particle states; a substep reads one and writes the other.
-    adj: [wgpu::Buffer; 2],
-    material_adj: wgpu::Buffer,
+    pub(super) adj: [wgpu::Buffer; 2],
+    pub(super) material_adj: wgpu::Buffer,
     /// Node velocity adjoints (gathered) and node momentum/mass adjoints.
-    grid_adj: wgpu::Buffer,
-    node_adj: wgpu::Buffer,
-    gather: wgpu::BindGroup,
+    pub(super) grid_adj: wgpu::Buffer,
+    pub(super) node_adj: wgpu::Buffer,
+    pub(super) gather: wgpu::BindGroup,
     grid: wgpu::BindGroup,
     /// `[i]`: adjoint after the substep in `adj[i]`, before it in `adj[1 - i]`.
-    g2p: [wgpu::BindGroup; 2],
-    p2g: [wgpu::BindGroup; 2],
-    stress: [wgpu::BindGroup; 2],
+    pub(super) g2p: [wgpu::BindGroup; 2],
+    pub(super) p2g: [wgpu::BindGroup; 2],
+    pub(super) stress: [wgpu::BindGroup; 2],
 }
 
 impl AdjointState {
@@ -185,6 +185,14 @@ impl AdjointState {
 }
 
 impl Solver {
+    /// Builds the adjoint stages and buffers on first use.
+    pub(super) fn build_adjoint(&mut self) -> Result<()> {
+        if self.adjoint.is_none() {
+            self.adjoint = Some(Box::new(AdjointState::new(self)?));
+        }
+        Ok(())
+    }
+
     /// Runs `frames` frames forward (substeps planned as [`Self::step_frame`] does),
     /// keeping the state at every frame boundary for [`Self::backward`].
     pub fn record_clip(&mut self, frames: usize) -> Result<Clip> {
@@ -255,9 +263,7 @@ impl Solver {
                 a.len()
             );
         }
-        if self.adjoint.is_none() {
-            self.adjoint = Some(Box::new(AdjointState::new(self)?));
-        }
+        self.build_adjoint()?;
         if self.tape.is_none() {
             self.tape = Some(Box::new(tape::Tape::new(&self.ctx)?));
         }
@@ -336,97 +342,4 @@ fn check_finite(g: &Gradients) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Per particle (adjoint of C, adjoint of F), and (d ln E, d ν).
-pub type StressAdjoint = (Vec<(Mat3, Mat3)>, Vec<[f32; 2]>);
-
-impl Solver {
-    /// For tests of the stress stage's adjoint alone: with particle states `state` (C and F
-    /// matter) and `a_adj`, the adjoint of each particle's A = m C − dt V (4 / dx²) τ, returns
-    /// the adjoints of C and F, and of (ln E, ν), for a substep of `dt`. Leaves the solver's
-    /// particle state undefined (set it again before stepping).
-    pub fn debug_stress_adjoint(
-        &mut self,
-        state: &[GpuParticle],
-        a_adj: &[Mat3],
-        dt: f32,
-    ) -> Result<StressAdjoint> {
-        let n = self.n as usize;
-        if state.len() != n || a_adj.len() != n {
-            bail!(
-                "debug_stress_adjoint: {} states and {} adjoints for {n} particles",
-                state.len(),
-                a_adj.len()
-            );
-        }
-        if self.adjoint.is_none() {
-            self.adjoint = Some(Box::new(AdjointState::new(self)?));
-        }
-        let (time, step) = (self.time, self.step);
-        let off = self.write_params(1, dt)[0];
-        (self.time, self.step) = (time, step);
-        let a = self.adjoint.as_ref().expect("built above");
-        let q = &self.ctx.queue;
-        q.write_buffer(&self.particles[0], 0, bytemuck::cast_slice(state));
-        let padded: Vec<[f32; 12]> = a_adj
-            .iter()
-            .map(|m| {
-                let c = m.to_cols_array();
-                [
-                    c[0], c[1], c[2], 0.0, c[3], c[4], c[5], 0.0, c[6], c[7], c[8], 0.0,
-                ]
-            })
-            .collect();
-        let a_buf = self.ctx.storage_init("A adjoint (debug)", &padded);
-        let zero = vec![GpuParticle::zeroed(); n];
-        q.write_buffer(&a.adj[1], 0, bytemuck::cast_slice(&zero));
-        q.write_buffer(
-            &a.material_adj,
-            0,
-            bytemuck::cast_slice(&vec![[0f32; 4]; n]),
-        );
-        let group = a.stages[3].bind(
-            &self.ctx,
-            &self.params,
-            &[
-                &self.particles[0],
-                &self.material,
-                &a_buf,
-                &a.adj[1],
-                &a.material_adj,
-            ],
-        );
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = enc.begin_compute_pass(&Default::default());
-            a.stages[3].dispatch_particles(&mut pass, 0, &group, off, self.n);
-        }
-        self.ctx.queue.submit([enc.finish()]);
-        let adj: Vec<GpuParticle> = self.ctx.read(&a.adj[1])?;
-        let mat: Vec<[f32; 4]> = self.ctx.read(&a.material_adj)?;
-        Ok((
-            adj[..n]
-                .iter()
-                .map(|p| (p.affine(), p.deformation()))
-                .collect(),
-            mat[..n].iter().map(|m| [m[0], m[1]]).collect(),
-        ))
-    }
-}
-
-/// Per node (block-major, like [`Solver::debug_grid`]): the adjoint of the node's velocity
-/// (xyz of each record) and the adjoint of its momentum and mass.
-pub type GridAdjoint = (Vec<[f32; 8]>, Vec<[f32; 4]>);
-
-impl Solver {
-    /// For tests of the grid-update adjoint: after a backward pass, the node adjoints of the
-    /// last substep it processed (the clip's first), beside [`Solver::debug_grid`]'s forward
-    /// values of that substep.
-    pub fn debug_grid_adjoint(&self) -> Result<GridAdjoint> {
-        let Some(a) = self.adjoint.as_ref() else {
-            bail!("debug_grid_adjoint: no backward pass has run");
-        };
-        Ok((self.ctx.read(&a.grid_adj)?, self.ctx.read(&a.node_adj)?))
-    }
 }

@@ -13,6 +13,7 @@
 //! `*_adjoint.rs` with a WGSL file of the same name).
 
 pub mod adjoint;
+mod adjoint_debug;
 pub mod config;
 mod control;
 mod encode;
