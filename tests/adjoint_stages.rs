@@ -5,6 +5,7 @@
 //! rotations, F = s·R (repeated, scaled), random strains, inverted F and nearly flat F; both
 //! elastic models. G2P's with the node gather, particle by particle (x, F) and node by node
 //! (velocity), through G2P written out in dual numbers, with anchored and dragged particles.
+//! P2G's, particle by particle (x, v and A = m C − k τ), through P2G in dual numbers.
 //! The chains through all stages are checked by `adjoint_gradients.rs`.
 
 mod common;
@@ -482,4 +483,113 @@ fn g2p_adjoint_with_anchors_and_drag() {
         worst_node = worst_node.max(r);
     }
     eprintln!("G2P adjoint: {n} particles ({} anchored, {} dragged), {} nodes; largest relative difference {worst:.1e} (particles), {worst_node:.1e} (nodes)", set.anchored.iter().filter(|a| **a).count(), dragged.len(), nodes.len());
+}
+
+/// One particle's P2G contributions written out in dual numbers, weighted by the node
+/// adjoints: Σ_nodes w (n.xyz · (m v + A (node − xg) dx) + n.w m).
+fn p2g_weighted(x: V3, v: V3, a: M3, m: f64, res: u32, node_adj: &[[f32; 4]]) -> Dual64 {
+    let c = |v: f64| Dual64::c(v);
+    let (inv_dx, dx) = (res as f64, 1.0 / res as f64);
+    let xg = x * c(inv_dx);
+    let base: [i64; 3] =
+        std::array::from_fn(|k| ((xg[k].re - 0.5).floor() as i64).clamp(0, res as i64 - 3));
+    let fx = V3::from_fn(|k, _| xg[k] - c(base[k] as f64));
+    let mut sum = c(0.0);
+    for o in (0..27).map(|i| [i % 3, (i / 3) % 3, i / 9]) {
+        let w = (0..3).fold(c(1.0), |w, k| w * bspline(fx[k], o[k]));
+        let node = std::array::from_fn(|k| base[k] + o[k] as i64);
+        let na = node_adj[index_of(node, res)];
+        let dpos = V3::from_fn(|k, _| (c(o[k] as f64) - fx[k]) * c(dx));
+        let mom = v * c(m) + a * dpos;
+        let n3 = V3::from_fn(|k, _| c(na[k] as f64));
+        sum += w * (n3.dot(&mom) + c(na[3] as f64 * m));
+    }
+    sum
+}
+
+#[test]
+fn p2g_adjoint() {
+    let mut rng = rng("p2g adjoint");
+    let res = 32u32;
+    let mut set = random_block(
+        &mut rng,
+        Vec3::splat(0.4),
+        [5, 5, 4],
+        0.6 / res as f32,
+        1e3,
+        1e5,
+    );
+    let n = set.len();
+    for i in 0..n {
+        set.anchored[i] = i % 7 == 0;
+    }
+    let dt = 1.0 / 2048.0;
+    let cfg = SolverConfig {
+        grid_res: res,
+        ..Default::default()
+    };
+    let mut solver = Solver::new(&gpu(), cfg, &set).unwrap();
+    // F = I: no stress, so each record's A is m C exactly as the CPU forms it.
+    let state: Vec<GpuParticle> = (0..n)
+        .map(|i| {
+            let v = Vec3::new(rng.random(), rng.random(), rng.random()) - 0.5;
+            GpuParticle::new(
+                set.position[i],
+                v,
+                random_m(&mut rng) * 20.0,
+                Mat3::IDENTITY,
+            )
+        })
+        .collect();
+    let node_adj: Vec<[f32; 4]> = (0..(res as usize).pow(3))
+        .map(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0)))
+        .collect();
+    let (adj, a_adj) = solver.debug_p2g_adjoint(&state, &node_adj, dt).unwrap();
+    let rel =
+        |gpu: f64, cpu: f64, scale: f64| (gpu - cpu).abs() / cpu.abs().max(0.1 * scale).max(1e-30);
+    let mut worst = 0.0f64;
+    for i in 0..n {
+        let m = set.mass(i) as f64;
+        let vec = |q: Vec3| V3::from_fn(|k, _| Dual64::c(q[k] as f64));
+        let (x, v) = (vec(state[i].position()), vec(state[i].velocity()));
+        let a = mt::<Dual64>(state[i].affine()) * Dual64::c(m);
+        let eps = Dual64::new(0.0, 1.0);
+        let dx = Vec3::new(rng.random(), rng.random(), rng.random()) - 0.5;
+        let dv = Vec3::new(rng.random(), rng.random(), rng.random()) - 0.5;
+        let da = random_m(&mut rng);
+        let along_x = p2g_weighted(x + vec(dx / res as f32) * eps, v, a, m, res, &node_adj);
+        let along_v = p2g_weighted(x, v + vec(dv) * eps, a, m, res, &node_adj);
+        let along_a = p2g_weighted(x, v, a + mt::<Dual64>(da) * eps, m, res, &node_adj);
+        let (ax, av) = (adj[i].position(), adj[i].velocity());
+        let checks = [
+            (
+                "x",
+                ax.dot(dx) as f64 / res as f64,
+                (ax * dx).abs().element_sum() as f64 / res as f64,
+                along_x.eps,
+            ),
+            (
+                "v",
+                av.dot(dv) as f64,
+                (av * dv).abs().element_sum() as f64,
+                along_v.eps,
+            ),
+            (
+                "A",
+                frob(a_adj[i], da),
+                frob(abs_m(a_adj[i]), abs_m(da)),
+                along_a.eps,
+            ),
+        ];
+        for (what, gpu, scale, cpu) in checks {
+            let r = rel(gpu, cpu, scale);
+            assert!(
+                gpu.is_finite() && r < 1e-4,
+                "particle {i}, adjoint of {what}: GPU {gpu:e} vs CPU {cpu:e} ({r:e})"
+            );
+            worst = worst.max(r);
+        }
+        assert_eq!(adj[i].affine(), Mat3::ZERO, "particle {i}: C adjoint");
+    }
+    eprintln!("P2G adjoint: {n} particles, largest relative difference {worst:.1e}");
 }

@@ -81,6 +81,8 @@ pub(super) struct AdjointState {
     /// Adjoint particle states; a substep reads one and writes the other.
     pub(super) adj: [wgpu::Buffer; 2],
     pub(super) material_adj: wgpu::Buffer,
+    /// Adjoint of each particle's A = m C − k τ (P2G's adjoint to the stress stage's).
+    pub(super) a_adj: wgpu::Buffer,
     /// Node velocity adjoints (gathered) and node momentum/mass adjoints.
     pub(super) grid_adj: wgpu::Buffer,
     pub(super) node_adj: wgpu::Buffer,
@@ -152,6 +154,7 @@ impl AdjointState {
             stages,
             adj,
             material_adj,
+            a_adj,
             grid_adj,
             node_adj,
             gather,

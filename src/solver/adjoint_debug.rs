@@ -146,3 +146,65 @@ impl Solver {
         Ok((adj, self.ctx.read(&a.grid_adj)?))
     }
 }
+
+/// Per particle, the adjoint of x and v from P2G (C and F: zero) and of its A = m C − k τ.
+pub type P2gAdjoint = (Vec<GpuParticle>, Vec<Mat3>);
+
+impl Solver {
+    /// For tests of P2G's adjoint alone: from particle states `state`, bins them and writes
+    /// their P2G records for a substep of `dt` (see [`Solver::debug_records`]), then runs
+    /// `p2g_adjoint` with `node_adjoint`, the adjoint of every node's (momentum, mass), in
+    /// block-major order over the whole grid. Leaves the solver's particle state undefined.
+    pub fn debug_p2g_adjoint(
+        &mut self,
+        state: &[GpuParticle],
+        node_adjoint: &[[f32; 4]],
+        dt: f32,
+    ) -> Result<P2gAdjoint> {
+        let n = self.n as usize;
+        let nodes = (self.cfg.grid_res as usize).pow(3);
+        if state.len() != n || node_adjoint.len() != nodes {
+            bail!(
+                "debug_p2g_adjoint: {} states for {n} particles, {} node adjoints for {nodes} nodes",
+                state.len(),
+                node_adjoint.len()
+            );
+        }
+        self.build_adjoint()?;
+        let (time, step) = (self.time, self.step);
+        let off = self.write_params(1, dt)[0];
+        (self.time, self.step) = (time, step);
+        let a = self.adjoint.as_ref().expect("built above");
+        let q = &self.ctx.queue;
+        q.write_buffer(&self.particles[0], 0, bytemuck::cast_slice(state));
+        q.write_buffer(&a.node_adj, 0, bytemuck::cast_slice(node_adjoint));
+        let zero = vec![GpuParticle::zeroed(); n];
+        q.write_buffer(&a.adj[1], 0, bytemuck::cast_slice(&zero));
+        let s_sort = &self.stages[0];
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            for st in 0..2 {
+                self.dispatch_stage(&mut pass, st, off, 0);
+            }
+            a.stages[2].dispatch_particles(&mut pass, 0, &a.p2g[0], off, self.n);
+            let sort = &self.groups.sort[0];
+            s_sort.dispatch_particles(&mut pass, sort::UNBIN, sort, off, self.n);
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        let mut adj: Vec<GpuParticle> = self.ctx.read(&a.adj[1])?;
+        adj.truncate(n);
+        let a_adj: Vec<[f32; 12]> = self.ctx.read(&a.a_adj)?;
+        let a_adj = a_adj[..n]
+            .iter()
+            .map(|c| {
+                Mat3::from_cols(
+                    Vec3::new(c[0], c[1], c[2]),
+                    Vec3::new(c[4], c[5], c[6]),
+                    Vec3::new(c[8], c[9], c[10]),
+                )
+            })
+            .collect();
+        Ok((adj, a_adj))
+    }
+}
