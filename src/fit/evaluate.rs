@@ -74,9 +74,11 @@ impl Problem<'_> {
         loss: &ImageLoss,
         want_grad: bool,
     ) -> Result<Evaluation> {
+        let t0 = std::time::Instant::now();
         solver.set_young(young)?;
         self.reset(solver, velocity)?;
         let clip = solver.record_clip(window).context("simulating the clip")?;
+        let t_forward = t0.elapsed().as_secs_f64();
         let att = self
             .scene
             .splat_attachment
@@ -113,11 +115,19 @@ impl Problem<'_> {
             frames.push(image);
             adjoints.push(d);
         }
+        let t_images = t0.elapsed().as_secs_f64() - t_forward;
         let grads = if want_grad {
             solver.backward(&clip, &adjoints)?
         } else {
             Gradients::default()
         };
+        log::debug!(
+            "evaluation of {window} frames ({} substeps): simulation {t_forward:.2} s, \
+             rendering and loss{} {t_images:.2} s, simulation backward {:.2} s",
+            clip.substeps().iter().sum::<u32>(),
+            if want_grad { " with gradients" } else { "" },
+            t0.elapsed().as_secs_f64() - t_forward - t_images
+        );
         Ok(Evaluation {
             loss: total,
             psnr,
