@@ -342,21 +342,23 @@ impl G2pCase {
     }
 }
 
+/// 100 jittered particles at 0.6 cells' spacing near the middle of a `res`³ grid, every 7th
+/// anchored.
+fn probe_block(rng: &mut impl Rng, res: u32) -> physdreamer::ParticleSet {
+    let mut set = random_block(rng, Vec3::splat(0.4), [5, 5, 4], 0.6 / res as f32, 1e3, 1e5);
+    for i in 0..set.len() {
+        set.anchored[i] = i % 7 == 0;
+    }
+    set
+}
+
 #[test]
 fn g2p_adjoint_with_anchors_and_drag() {
     let mut rng = rng("g2p adjoint");
     let res = 32u32;
-    let mut set = random_block(
-        &mut rng,
-        Vec3::splat(0.4),
-        [5, 5, 4],
-        0.6 / res as f32,
-        1e3,
-        1e5,
-    );
+    let mut set = probe_block(&mut rng, res);
     let n = set.len();
     for i in 0..n {
-        set.anchored[i] = i % 7 == 0;
         set.velocity[i] = Vec3::new(rng.random(), rng.random(), rng.random()) - 0.5;
     }
     let dt = 1.0 / 2048.0;
@@ -511,18 +513,8 @@ fn p2g_weighted(x: V3, v: V3, a: M3, m: f64, res: u32, node_adj: &[[f32; 4]]) ->
 fn p2g_adjoint() {
     let mut rng = rng("p2g adjoint");
     let res = 32u32;
-    let mut set = random_block(
-        &mut rng,
-        Vec3::splat(0.4),
-        [5, 5, 4],
-        0.6 / res as f32,
-        1e3,
-        1e5,
-    );
+    let set = probe_block(&mut rng, res);
     let n = set.len();
-    for i in 0..n {
-        set.anchored[i] = i % 7 == 0;
-    }
     let dt = 1.0 / 2048.0;
     let cfg = SolverConfig {
         grid_res: res,

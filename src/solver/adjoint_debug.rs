@@ -5,6 +5,36 @@ use super::*;
 use anyhow::bail;
 use bytemuck::Zeroable;
 
+impl Solver {
+    /// The common start of the probes below: checks the lengths of `state` and of another
+    /// input (`other`: its name, length and the length wanted), builds the adjoint stages,
+    /// writes one substep's parameters for `dt` without advancing the clock and puts `state`
+    /// in particle buffer 0. Returns the substep's parameter offset.
+    fn probe_substep(
+        &mut self,
+        probe: &str,
+        state: &[GpuParticle],
+        other: (&str, usize, usize),
+        dt: f32,
+    ) -> Result<u32> {
+        let n = self.n as usize;
+        let (what, len, want) = other;
+        if state.len() != n || len != want {
+            bail!(
+                "{probe}: {} states for {n} particles and {len} {what} (want {want})",
+                state.len()
+            );
+        }
+        self.build_adjoint()?;
+        let (time, step) = (self.time, self.step);
+        let off = self.write_params(1, dt)[0];
+        (self.time, self.step) = (time, step);
+        let q = &self.ctx.queue;
+        q.write_buffer(&self.particles[0], 0, bytemuck::cast_slice(state));
+        Ok(off)
+    }
+}
+
 /// Per particle (adjoint of C, adjoint of F), and (d ln E, d ν).
 pub type StressAdjoint = (Vec<(Mat3, Mat3)>, Vec<[f32; 2]>);
 
@@ -20,20 +50,10 @@ impl Solver {
         dt: f32,
     ) -> Result<StressAdjoint> {
         let n = self.n as usize;
-        if state.len() != n || a_adj.len() != n {
-            bail!(
-                "debug_stress_adjoint: {} states and {} adjoints for {n} particles",
-                state.len(),
-                a_adj.len()
-            );
-        }
-        self.build_adjoint()?;
-        let (time, step) = (self.time, self.step);
-        let off = self.write_params(1, dt)[0];
-        (self.time, self.step) = (time, step);
-        let a = self.adjoint.as_ref().expect("built above");
+        let other = ("adjoints of A", a_adj.len(), n);
+        let off = self.probe_substep("debug_stress_adjoint", state, other, dt)?;
+        let a = self.adjoint.as_ref().expect("built by probe_substep");
         let q = &self.ctx.queue;
-        q.write_buffer(&self.particles[0], 0, bytemuck::cast_slice(state));
         let padded: Vec<[f32; 12]> = a_adj
             .iter()
             .map(|m| {
@@ -113,20 +133,10 @@ impl Solver {
         dt: f32,
     ) -> Result<G2pAdjoint> {
         let n = self.n as usize;
-        if state.len() != n || out_adjoint.len() != n {
-            bail!(
-                "debug_g2p_adjoint: {} states and {} adjoints for {n} particles",
-                state.len(),
-                out_adjoint.len()
-            );
-        }
-        self.build_adjoint()?;
-        let (time, step) = (self.time, self.step);
-        let off = self.write_params(1, dt)[0];
-        (self.time, self.step) = (time, step);
-        let a = self.adjoint.as_ref().expect("built above");
+        let other = ("adjoints", out_adjoint.len(), n);
+        let off = self.probe_substep("debug_g2p_adjoint", state, other, dt)?;
+        let a = self.adjoint.as_ref().expect("built by probe_substep");
         let q = &self.ctx.queue;
-        q.write_buffer(&self.particles[0], 0, bytemuck::cast_slice(state));
         q.write_buffer(&a.adj[0], 0, bytemuck::cast_slice(out_adjoint));
         let [s_sort, _, s_p2g, _, _] = &self.stages;
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
@@ -163,20 +173,10 @@ impl Solver {
     ) -> Result<P2gAdjoint> {
         let n = self.n as usize;
         let nodes = (self.cfg.grid_res as usize).pow(3);
-        if state.len() != n || node_adjoint.len() != nodes {
-            bail!(
-                "debug_p2g_adjoint: {} states for {n} particles, {} node adjoints for {nodes} nodes",
-                state.len(),
-                node_adjoint.len()
-            );
-        }
-        self.build_adjoint()?;
-        let (time, step) = (self.time, self.step);
-        let off = self.write_params(1, dt)[0];
-        (self.time, self.step) = (time, step);
-        let a = self.adjoint.as_ref().expect("built above");
+        let other = ("node adjoints", node_adjoint.len(), nodes);
+        let off = self.probe_substep("debug_p2g_adjoint", state, other, dt)?;
+        let a = self.adjoint.as_ref().expect("built by probe_substep");
         let q = &self.ctx.queue;
-        q.write_buffer(&self.particles[0], 0, bytemuck::cast_slice(state));
         q.write_buffer(&a.node_adj, 0, bytemuck::cast_slice(node_adjoint));
         let zero = vec![GpuParticle::zeroed(); n];
         q.write_buffer(&a.adj[1], 0, bytemuck::cast_slice(&zero));
