@@ -91,8 +91,15 @@ impl Solver {
     /// Sets the most bytes the backward pass may spend on taping the P2G records and grids
     /// of a frame's substeps (default [`DEFAULT_TAPE_BUDGET`]); a frame that needs more is
     /// differentiated by recomputing them instead (slower, same gradients). 0 never tapes them.
+    /// Setting it frees the records and grids taped so far (particle states stay).
     pub fn set_tape_budget(&mut self, bytes: u64) {
         self.tape_budget = bytes;
+        if let Some(t) = self.tape.as_mut() {
+            t.records.clear();
+            t.grids.clear();
+            t.capacity = 0;
+            t.fitted = false;
+        }
     }
 
     /// Restores `start` and runs `count` substeps of `dt`, taping each substep; returns the
