@@ -16,6 +16,11 @@ fn capacity() -> u32 {
     return arrayLength(&tape) / 256u;
 }
 
+// Node l of the wg-th active block: its grid index and its first entry on the tape.
+fn places(wg: u32, l: u32) -> vec2<u32> {
+    return vec2<u32>((active_blocks[3u + wg] << 7u) | l, 2u * ((wg << 7u) | l));
+}
+
 @compute @workgroup_size(128)
 fn store(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     if (wg.x == 0u && l == 0u) {
@@ -24,8 +29,9 @@ fn store(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
     if (wg.x >= capacity()) {
         return;
     }
-    let i = (active_blocks[3u + wg.x] << 7u) | l;
-    let t = 2u * ((wg.x << 7u) | l);
+    let at = places(wg.x, l);
+    let i = at.x;
+    let t = at.y;
     let g = grid[i];
     tape[t] = vec4<f32>(g.mv, g.m);
     tape[t + 1u] = vec4<f32>(grid_v[3u * i], grid_v[3u * i + 1u], grid_v[3u * i + 2u], g.m_anchor);
@@ -36,8 +42,9 @@ fn load(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (wg.x >= capacity()) {
         return;
     }
-    let i = (active_blocks[3u + wg.x] << 7u) | l;
-    let t = 2u * ((wg.x << 7u) | l);
+    let at = places(wg.x, l);
+    let i = at.x;
+    let t = at.y;
     let a = tape[t];
     let b = tape[t + 1u];
     var g: GridMomentum;

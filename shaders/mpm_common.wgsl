@@ -190,7 +190,6 @@ fn bspline_d(fx: f32, o: i32) -> f32 {
     return fx - 0.5;
 }
 
-
 // Which velocity components anchors, walls and the ground keep (1) or stop (0) at grid node
 // `node`, whose velocity after gravity and damping is `v_free`: any anchored mass stops the
 // node, sticky walls stop it, slip walls stop the outward component, the ground stops it

@@ -65,7 +65,7 @@ pub struct Gradients {
 pub fn gradient_memory(n: u64, grid_res: u32, frames: u64, substeps: u64, tape_blocks: u64) -> u64 {
     let state = n * std::mem::size_of::<GpuParticle>() as u64;
     let taped = if tape_blocks > 0 {
-        substeps * (n * (P2G_RECORD_BYTES + 4) + tape_blocks * grid_tape::BLOCK_BYTES)
+        tape::taped_bytes(n, substeps, tape_blocks)
     } else {
         0
     };

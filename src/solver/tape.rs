@@ -13,6 +13,12 @@ use anyhow::Result;
 /// The default budget for the records and grids on the tape (bytes).
 pub const DEFAULT_TAPE_BUDGET: u64 = 512 << 20;
 
+/// Bytes of the records, record slots and grids of `blocks` node blocks taped for each of
+/// `substeps` substeps of `n` particles.
+pub fn taped_bytes(n: u64, substeps: u64, blocks: u64) -> u64 {
+    substeps * (n * (P2G_RECORD_BYTES + 4) + blocks * grid_tape::BLOCK_BYTES)
+}
+
 pub(super) struct Tape {
     stage: Stage,
     /// Input particle state of each substep.
@@ -44,7 +50,7 @@ impl Tape {
 
     /// Bytes of records and grids for `count` substeps of `capacity` blocks each.
     fn bytes(s: &Solver, count: usize, capacity: u32) -> u64 {
-        count as u64 * (s.records.size() + s.slot.size() + capacity as u64 * grid_tape::BLOCK_BYTES)
+        taped_bytes(s.n as u64, count as u64, capacity as u64)
     }
 
     /// Makes room for `count` substeps of particle states, and of records and grids of
