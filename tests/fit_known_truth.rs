@@ -12,7 +12,6 @@ use physdreamer::cli::prepare::conditioning_camera;
 use physdreamer::fit::evaluate::Problem;
 use physdreamer::fit::known_truth::{score, write_video, Truth};
 use physdreamer::fit::{run::run, solver_config, FitSettings, FitState};
-use physdreamer::render::RenderOptions;
 use physdreamer::scene::Scene;
 use physdreamer::solver::Solver;
 use physdreamer::video::VideoSource;
@@ -55,13 +54,7 @@ fn fit_recovers_a_global_stiffness_from_rendered_frames() {
     assert_eq!(video.len(), frames + 1);
 
     let mut solver = Solver::new(&ctx, cfg, &scene.particles).unwrap();
-    let problem = Problem {
-        scene: &scene,
-        camera,
-        video: &video,
-        background: RenderOptions::default().background,
-        start: solver.snapshot(),
-    };
+    let problem = Problem::new(&scene, camera, &video, &solver);
     let settings = FitSettings {
         scan_offsets: vec![-1.2, -0.4, 0.4, 1.2, 2.0], // none is the truth: the gradient closes the gap
         velocity_iterations: 6,

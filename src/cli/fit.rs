@@ -7,7 +7,6 @@ use crate::fit::evaluate::Problem;
 use crate::fit::run::{run as run_fit, CheckpointAt};
 use crate::fit::{median, output, solver_config, FitSettings, FitState, Stage};
 use crate::gpu::GpuContext;
-use crate::render::RenderOptions;
 use crate::scene::Scene;
 use crate::solver::Solver;
 use crate::video::{SizePolicy, VideoSource};
@@ -121,13 +120,7 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
         );
     }
     let mut solver = Solver::new(ctx, solver_config(&scene, a.fps), &scene.particles)?;
-    let problem = Problem {
-        scene: &scene,
-        camera,
-        video: &video,
-        background: RenderOptions::default().background,
-        start: solver.snapshot(),
-    };
+    let problem = Problem::new(&scene, camera, &video, &solver);
     let settings = FitSettings {
         velocity_iterations: a.velocity_iterations,
         material_iterations: a.material_iterations,

@@ -5,7 +5,7 @@
 use crate::loss::ImageLoss;
 use crate::particles::ParticleSet;
 use crate::render::differentiable::{backward as render_backward, render_float};
-use crate::render::SplatCloud;
+use crate::render::{RenderOptions, SplatCloud};
 use crate::scene::{Camera, Scene};
 use crate::solver::adjoint::Gradients;
 use crate::solver::{GpuParticle, Snapshot, Solver};
@@ -54,7 +54,19 @@ pub struct Problem<'a> {
     pub start: Snapshot,
 }
 
-impl Problem<'_> {
+impl<'a> Problem<'a> {
+    /// The problem of fitting `scene` to `video` seen from `camera`, on the renderer's default
+    /// background, starting from `solver`'s current state (the rest shape).
+    pub fn new(scene: &'a Scene, camera: Camera, video: &'a Video, solver: &Solver) -> Self {
+        Problem {
+            scene,
+            camera,
+            video,
+            background: RenderOptions::default().background,
+            start: solver.snapshot(),
+        }
+    }
+
     /// Sets the initial velocities (`velocity[p]`; anchored particles stay at rest) on top of
     /// the rest state.
     pub fn reset(&self, solver: &mut Solver, velocity: &[Vec3]) -> Result<()> {
