@@ -213,9 +213,24 @@ impl FitState {
         })
     }
 
+    /// log₁₀ E of the first stage's candidates: the scan offsets from the start, clamped to
+    /// the range, each value once (offsets that clamp to the same E would fit and score the
+    /// same candidate again).
+    pub fn candidates(&self) -> Vec<f64> {
+        let (lo, hi) = self.settings.log10_e_range;
+        let mut out: Vec<f64> = Vec::new();
+        for &o in &self.settings.scan_offsets {
+            let e = (self.scan_centre + o).clamp(lo, hi);
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        }
+        out
+    }
+
     /// Iterations of the first stage (the candidates' velocity fits and scores).
     pub fn scan_iterations(&self) -> u32 {
-        self.settings.scan_offsets.len() as u32 * (self.settings.velocity_iterations + 1)
+        self.candidates().len() as u32 * (self.settings.velocity_iterations + 1)
     }
 
     /// Candidate and step of first-stage iteration `it`: `(candidate, step)` with step
@@ -227,8 +242,7 @@ impl FitState {
 
     /// Starts candidate `c`: uniform E at its offset, velocity zero, a fresh optimiser.
     pub fn begin_candidate(&mut self, c: usize) -> Result<()> {
-        let (lo, hi) = self.settings.log10_e_range;
-        let e = (self.scan_centre + self.settings.scan_offsets[c]).clamp(lo, hi);
+        let e = self.candidates()[c];
         self.field.fill(e)?;
         for f in &mut self.velocity {
             f.fill(0.0)?;
@@ -255,7 +269,7 @@ impl FitState {
                 .collect();
             self.scan_best = Some((loss, e, v));
         }
-        if c + 1 == self.settings.scan_offsets.len() {
+        if c + 1 == self.candidates().len() {
             let (_, e, v) = self.scan_best.clone().expect("set above");
             self.field.fill(e)?;
             let n = self.velocity[0].len();
