@@ -3,7 +3,7 @@
 
 use super::prepare::conditioning_camera;
 use crate::fit::checkpoint::{self, FitIdentity};
-use crate::fit::evaluate::Problem;
+use crate::fit::evaluate::{Problem, RenderBackward};
 use crate::fit::run::{run as run_fit, CheckpointAt};
 use crate::fit::{median, output, solver_config, FitSettings, FitState, Stage};
 use crate::gpu::GpuContext;
@@ -73,6 +73,10 @@ pub struct FitArgs {
     /// run again to resume.
     #[arg(long)]
     pub stop_after: Option<u32>,
+    /// Where the renderer's backward pass runs: auto (GPU on a hardware adapter, CPU on a
+    /// software one such as lavapipe, where the CPU pass is faster), gpu or cpu.
+    #[arg(long, value_enum, default_value_t = RenderBackward::Auto)]
+    pub render_backward: RenderBackward,
 }
 
 fn parse_offsets(s: &str) -> Result<Vec<f64>> {
@@ -120,7 +124,8 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
         );
     }
     let mut solver = Solver::new(ctx, solver_config(&scene, a.fps), &scene.particles)?;
-    let problem = Problem::new(&scene, camera, &video, &solver);
+    let problem = Problem::new(&scene, camera, &video, &solver)
+        .with_render_backward(a.render_backward, &solver)?;
     let settings = FitSettings {
         velocity_iterations: a.velocity_iterations,
         material_iterations: a.material_iterations,

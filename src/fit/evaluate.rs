@@ -2,9 +2,12 @@
 //! initial velocity, render each frame of the window, compare it with the video, and carry
 //! the image-loss gradient back through the renderer, the attachment and the simulation.
 
+use crate::gpu::GpuContext;
 use crate::loss::ImageLoss;
 use crate::particles::ParticleSet;
-use crate::render::differentiable::{backward as render_backward, render_float};
+use crate::render::differentiable::{
+    backward as render_backward, render_float, ForwardTape, SplatBackward, SplatGradients,
+};
 use crate::render::{RenderOptions, SplatCloud};
 use crate::scene::{Camera, Scene};
 use crate::solver::adjoint::Gradients;
@@ -44,6 +47,17 @@ pub fn rest_state(set: &ParticleSet, velocity: &[Vec3]) -> Vec<GpuParticle> {
         .collect()
 }
 
+/// Where the renderer's backward pass runs while fitting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum RenderBackward {
+    /// On the GPU (`shaders/splat_backward.wgsl`) when the adapter is a hardware one, on the
+    /// CPU when it is a software rasteriser (lavapipe), where the CPU pass is faster.
+    #[default]
+    Auto,
+    Gpu,
+    Cpu,
+}
+
 /// What stays fixed while fitting.
 pub struct Problem<'a> {
     pub scene: &'a Scene,
@@ -52,6 +66,8 @@ pub struct Problem<'a> {
     pub background: [f32; 3],
     /// The solver's state at time 0 (rest shape, zero velocity).
     pub start: Snapshot,
+    /// The GPU backward pass of the renderer, when it is used (else the CPU pass).
+    gpu_backward: Option<(GpuContext, SplatBackward)>,
 }
 
 impl<'a> Problem<'a> {
@@ -64,6 +80,46 @@ impl<'a> Problem<'a> {
             video,
             background: RenderOptions::default().background,
             start: solver.snapshot(),
+            gpu_backward: None,
+        }
+    }
+
+    /// Runs the renderer's backward pass where `choice` says (the CPU pass by default), on
+    /// `solver`'s GPU.
+    pub fn with_render_backward(mut self, choice: RenderBackward, solver: &Solver) -> Result<Self> {
+        let ctx = solver.context();
+        let gpu = match choice {
+            RenderBackward::Gpu => true,
+            RenderBackward::Cpu => false,
+            RenderBackward::Auto => ctx.info.device_type != wgpu::DeviceType::Cpu,
+        };
+        log::info!(
+            "renderer backward pass on the {} ({})",
+            if gpu { "GPU" } else { "CPU" },
+            ctx.describe()
+        );
+        self.gpu_backward = match gpu {
+            true => Some((ctx.clone(), SplatBackward::new(ctx)?)),
+            false => None,
+        };
+        Ok(self)
+    }
+
+    /// Whether the renderer's backward pass runs on the GPU.
+    pub fn render_backward_on_gpu(&self) -> bool {
+        self.gpu_backward.is_some()
+    }
+
+    fn render_gradients(
+        &self,
+        cloud: &SplatCloud,
+        tape: &ForwardTape,
+        d_image: &RgbFrame<f64>,
+    ) -> Result<SplatGradients> {
+        let (cam, bg) = (&self.camera, self.background);
+        match &self.gpu_backward {
+            Some((ctx, pass)) => Ok(pass.run(ctx, cloud, cam, bg, tape, d_image)?.gradients),
+            None => render_backward(cloud, cam, bg, tape, d_image),
         }
     }
 
@@ -110,7 +166,7 @@ impl<'a> Problem<'a> {
                 }
                 let (v, mut d_image) = loss.gradient(&image, target, mask)?;
                 d_image.rgb.iter_mut().flatten().for_each(|g| *g *= scale);
-                let g = render_backward(&cloud, &self.camera, self.background, &tape, &d_image)?;
+                let g = self.render_gradients(&cloud, &tape, &d_image)?;
                 if let Some(i) = g.mean.iter().position(|v| !v.is_finite()) {
                     bail!("frame {k}: the image gradient of Gaussian {i}'s centre is NaN/inf");
                 }

@@ -1,6 +1,7 @@
 //! Differentiable CPU rasteriser of Gaussian splats for fitting: [`render_float`] draws the
 //! image model of [`reference::render`] in f32 and keeps a [`ForwardTape`]; [`backward`] pulls
 //! `∂L/∂image` back to every Gaussian's world-space mean, projected colour and opacity.
+//! [`SplatBackward`] is the same backward pass in WGSL (its per-pixel work on the GPU).
 //!
 //! **Forward.** Every Gaussian is projected by [`reference::project`] (EWA, Jacobian clamped
 //! 15 % outside the image, 0.3 px² dilation, culling), its quad — the reference's pixel box
@@ -51,6 +52,7 @@
 //! [`reference::render`] takes 94 ms).
 
 mod backward;
+mod splat_backward;
 mod tiles;
 
 use std::cmp::Reverse;
@@ -64,6 +66,7 @@ use super::SplatCloud;
 use crate::scene::Camera;
 use crate::video::RgbFrame;
 pub use backward::{backward, SplatGradients};
+pub use splat_backward::{GpuGradients, SplatBackward};
 pub use tiles::TILE;
 use tiles::{pixel_box, TileLists};
 

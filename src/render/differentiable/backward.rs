@@ -22,7 +22,7 @@ pub struct SplatGradients {
 }
 
 /// Partial sums of one splat: `∂L/∂centre` (x, y), `∂L/∂colour` (r, g, b), `∂L/∂opacity`.
-type Partial = [f64; 6];
+pub(super) type Partial = [f64; 6];
 
 /// `∂L/∂` the means, colours and opacities of `cloud`, given `d_image = ∂L/∂image` for the
 /// image [`super::render_float`] drew from the same `cloud`, `camera` and `background` and
@@ -40,11 +40,25 @@ pub fn backward(
         .into_par_iter()
         .map_init(Vec::new, |stack, t| tile_backward(tape, d_image, t, stack))
         .collect();
+    Ok(gradients(cloud, camera, tape, &per_tile.concat()))
+}
+
+/// The gradients of every Gaussian from the partial sums of every (tile, splat) entry, tiles
+/// in order (`tape.tiles`' entry order): per splat added in tile order, then chained from
+/// the pixel centre to the world-space mean.
+pub(super) fn gradients(
+    cloud: &SplatCloud,
+    camera: &Camera,
+    tape: &ForwardTape,
+    per_entry: &[Partial],
+) -> SplatGradients {
+    let tiles = &tape.tiles;
     let mut sums = vec![[0.0f64; 6]; tape.splats.len()];
-    for (t, partials) in per_tile.iter().enumerate() {
-        for (&e, p) in tiles.list(t).iter().zip(partials) {
+    for t in 0..tiles.len() {
+        let first = tiles.offset(t);
+        for (k, &e) in tiles.list(t).iter().enumerate() {
             let s = &mut sums[e as usize];
-            for (a, b) in s.iter_mut().zip(p) {
+            for (a, b) in s.iter_mut().zip(&per_entry[first + k]) {
                 *a += b;
             }
         }
@@ -72,7 +86,7 @@ pub fn backward(
         out.colour[i] = DVec3::new(g[2], g[3], g[4]).as_vec3();
         out.opacity[i] = g[5] as f32;
     }
-    Ok(out)
+    out
 }
 
 /// A blend of the forward walk: the splat's place in the tile list, the tile-local pixel,
@@ -140,7 +154,7 @@ fn tile_backward(
 }
 
 /// Refuses a tape, image gradient or view that does not belong together.
-fn check(
+pub(super) fn check(
     cloud: &SplatCloud,
     camera: &Camera,
     background: [f32; 3],

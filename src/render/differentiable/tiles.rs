@@ -75,6 +75,21 @@ impl TileLists {
         &self.entries[self.offsets[t]..self.offsets[t + 1]]
     }
 
+    /// Index of tile `t`'s first entry among all (tile, splat) pairs.
+    pub fn offset(&self, t: usize) -> usize {
+        self.offsets[t]
+    }
+
+    /// `len() + 1` offsets into [`Self::all`], tile after tile.
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+
+    /// Every tile's list, tile after tile.
+    pub fn all(&self) -> &[u32] {
+        &self.entries
+    }
+
     /// Total number of (tile, splat) pairs.
     pub fn entries(&self) -> usize {
         self.entries.len()
