@@ -52,15 +52,10 @@ pub(super) fn gradients(
     tape: &ForwardTape,
     per_entry: &[Partial],
 ) -> SplatGradients {
-    let tiles = &tape.tiles;
     let mut sums = vec![[0.0f64; 6]; tape.splats.len()];
-    for t in 0..tiles.len() {
-        let first = tiles.offset(t);
-        for (k, &e) in tiles.list(t).iter().enumerate() {
-            let s = &mut sums[e as usize];
-            for (a, b) in s.iter_mut().zip(&per_entry[first + k]) {
-                *a += b;
-            }
+    for (&e, p) in tape.tiles.all().iter().zip(per_entry) {
+        for (a, b) in sums[e as usize].iter_mut().zip(p) {
+            *a += b;
         }
     }
     let n = cloud.len();

@@ -116,7 +116,7 @@ impl SplatBackward {
         let mut areas = entry_areas(tape);
         (0..tiles.len() / per_row.max(1))
             .map(|row| {
-                let n = tiles.offset((row + 1) * per_row) - tiles.offset(row * per_row);
+                let n = tiles.offsets()[(row + 1) * per_row] - tiles.offsets()[row * per_row];
                 areas.by_ref().take(n).sum()
             })
             .collect()

@@ -75,11 +75,6 @@ impl TileLists {
         &self.entries[self.offsets[t]..self.offsets[t + 1]]
     }
 
-    /// Index of tile `t`'s first entry among all (tile, splat) pairs.
-    pub fn offset(&self, t: usize) -> usize {
-        self.offsets[t]
-    }
-
     /// `len() + 1` offsets into [`Self::all`], tile after tile.
     pub fn offsets(&self) -> &[usize] {
         &self.offsets
