@@ -274,23 +274,29 @@ fn check(material: Material, setup: Setup, frames: usize, per_frame: u32) {
         // The f64 derivative itself against central finite differences at three steps: a
         // large one is spoilt where a slip condition, the poke's sphere or an anchored node's
         // support flips inside it (kinks and jumps), a small one by round-off where the
-        // derivative is small; a right derivative matches at least one of them.
+        // derivative is small; a right derivative matches at least one of them. Where the
+        // projection cancels by more than 10x, FD's truncation error follows the size of the
+        // terms, not of their sum, so the error is taken relative to a tenth of the terms.
+        let denominator = cpu.abs().max(0.1 * scale[g]).max(1e-12);
         let fd_rel = [1e-4, 1e-5, 1e-6].map(|h| {
             let fd = (cpu_loss(&c, g, h) - cpu_loss(&c, g, -h)) / (2.0 * h);
             eprintln!(
                 "{name}, d/d {group}: CPU f64 forward {cpu:.9e}, central FD (h {h:e}) {fd:.9e}"
             );
-            (fd - cpu).abs() / cpu.abs().max(1e-12)
+            (fd - cpu).abs() / denominator
         });
         let fd_rel = fd_rel.into_iter().fold(f64::INFINITY, f64::min);
-        eprintln!("{name}, d/d {group}: f64 forward vs central FD, relative {fd_rel:.1e}");
+        eprintln!(
+            "{name}, d/d {group}: f64 forward vs central FD, relative {fd_rel:.1e} (terms {:.3e})",
+            scale[g]
+        );
         assert!(
             fd_rel < 1e-5,
             "{name}, d/d {group}: f64 forward {cpu:e} vs FD ({fd_rel:e} relative)"
         );
         // Relative error; where the projection cancels by more than 10x (a random direction
         // nearly orthogonal to the gradient), relative to a tenth of its absolute terms.
-        let rel = (gpu[g] - cpu).abs() / cpu.abs().max(0.1 * scale[g]).max(1e-12);
+        let rel = (gpu[g] - cpu).abs() / denominator;
         eprintln!("{name}, d/d {group}: GPU adjoint {:.6e}, CPU f64 forward {cpu:.6e}, relative {rel:.1e}", gpu[g]);
         assert!(
             cpu.is_finite() && gpu[g].is_finite(),
