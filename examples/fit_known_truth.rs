@@ -4,14 +4,16 @@
 //!
 //!     cargo run --release --example fit_known_truth [-- --global] [--width 320]
 //!         [--velocity-iterations 8] [--material-iterations 80] [--material-lr 0.1]
-//!         [--material-grid 8] [--tv-weight 1e-5] [--scan -1.8,-1.2,-0.6,0,0.6,1.2,1.8]
-//!         [--frames 13] [--per-cell 2] [--out out/fit_known_truth]
+//!         [--material-grid 8] [--material-levels 1] [--tv-weight 1e-5] [--scan -1.8,-1.2,-0.6,0,0.6,1.2,1.8]
+//!         [--frames 13] [--per-cell 2] [--checker 0.05] [--out out/fit_known_truth]
 //!
 //! Truth: two regions, E = 5·10⁴ Pa for x < 0.5 and 3·10⁵ Pa beyond (`--global`: 5·10⁴ Pa
 //! everywhere). Starts 1.5 decades below the truth's mean log₁₀ E. Prints mean |Δlog₁₀ E| over
 //! the moving (not anchored) particles, the difference of their medians, the wall time and the
 //! peak resident memory. `--per-cell 1` fits the jelly with one particle per grid cell (about
-//! 2,000 particles) instead of the scene's two (15,830).
+//! 2,000 particles) instead of the scene's two (15,830). `--checker S` paints the jelly in a
+//! checker of cubes of side S (domain units) for the video and the fit: the plain red jelly
+//! shows the camera little more than its outline, a painted one its surface's motion too.
 
 use anyhow::{Context, Result};
 use glam::Vec3;
@@ -21,6 +23,8 @@ use physdreamer::fit::known_truth::{score, write_video, Truth};
 use physdreamer::fit::{solver_config, FitSettings};
 use physdreamer::gpu::GpuContext;
 use physdreamer::material::MaterialField;
+use physdreamer::scene::ply::PlyFormat;
+use physdreamer::scene::procedural;
 use physdreamer::scene::Scene;
 use physdreamer::solver::Solver;
 use std::path::PathBuf;
@@ -36,28 +40,29 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<
     }
 }
 
-/// data/default.toml, or a copy of it with `per_cell` particles per cell and axis in `out`.
-fn jelly(per_cell: u32, out: &std::path::Path) -> Result<PathBuf> {
-    let path = PathBuf::from("data/default.toml");
-    if per_cell == 2 {
-        return Ok(path);
+/// data/default.toml, or a copy of it in `out` with `per_cell` particles per cell and axis
+/// and, with `checker`, the jelly painted in a checker of cubes of that side.
+fn jelly(per_cell: u32, checker: Option<f32>, out: &std::path::Path) -> Result<PathBuf> {
+    if per_cell == 2 && checker.is_none() {
+        return Ok(PathBuf::from("data/default.toml"));
     }
-    let text = std::fs::read_to_string(&path)?;
-    let splat = std::fs::canonicalize("data/jelly/jelly.ply")?;
-    let changed = text
-        .replace("per_cell = 2", &format!("per_cell = {per_cell}"))
-        .replace(
-            "\"jelly/jelly.ply\"",
-            &format!("{:?}", splat.display().to_string()),
-        );
+    let dir = out.join("scene");
+    std::fs::create_dir_all(&dir)?;
+    let splats = procedural::jelly_splats_with(checker);
+    splats.write(
+        &dir.join("jelly.ply"),
+        PlyFormat::BinaryLittleEndian,
+        &["physdreamer examples/fit_known_truth.rs".to_string()],
+    )?;
+    let text = procedural::jelly_scene_toml("jelly.ply");
+    let changed = text.replace("per_cell = 2", &format!("per_cell = {per_cell}"));
     anyhow::ensure!(
         changed.contains(&format!("per_cell = {per_cell}")),
-        "data/default.toml: no `per_cell = 2` to change"
+        "the jelly scene has no `per_cell = 2` to change"
     );
-    std::fs::create_dir_all(out)?;
-    let copy = out.join(format!("jelly_per_cell_{per_cell}.toml"));
-    std::fs::write(&copy, changed)?;
-    Ok(copy)
+    let path = dir.join("jelly.toml");
+    std::fs::write(&path, changed)?;
+    Ok(path)
 }
 
 fn main() -> Result<()> {
@@ -70,12 +75,15 @@ fn main() -> Result<()> {
     let material_iterations = arg(&args, "--material-iterations", d.material_iterations)?;
     let material_lr = arg(&args, "--material-lr", d.material_lr)?;
     let material_grid = arg(&args, "--material-grid", d.material_grid)?;
+    let material_levels = arg(&args, "--material-levels", d.material_levels)?;
     let tv_weight = arg(&args, "--tv-weight", d.tv_weight)?;
     let scan = arg(&args, "--scan", "-1.8,-1.2,-0.6,0,0.6,1.2,1.8".to_string())?;
     let frames: usize = arg(&args, "--frames", 13)?;
     let per_cell: u32 = arg(&args, "--per-cell", 2)?;
+    let checker: f32 = arg(&args, "--checker", 0.0)?;
+    let checker = (checker > 0.0).then_some(checker);
     let out = PathBuf::from(arg(&args, "--out", "out/fit_known_truth".to_string())?);
-    let scene_path = jelly(per_cell, &out)?;
+    let scene_path = jelly(per_cell, checker, &out)?;
     let scene = Scene::load(&scene_path)?;
     let ctx = GpuContext::from_env()?;
     let fps = 30.0;
@@ -123,6 +131,7 @@ fn main() -> Result<()> {
             young_start: Some(10f64.powf(log_truth - 1.5)),
             material_lr,
             material_grid,
+            material_levels,
             tv_weight,
             scan,
             restart: true,

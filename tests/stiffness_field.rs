@@ -308,3 +308,66 @@ fn adam_recovers_a_field_through_the_adjoint() {
     eprintln!("fit through the adjoint: mse {start:.3e} → {end:.3e}");
     assert!(end < 1e-3 && end < start * 1e-2, "{start} → {end}");
 }
+
+#[test]
+fn resampling_keeps_the_field() {
+    let mut rng = common::rng("resampling_keeps_the_field");
+    let (min, max) = (Vec3::new(0.1, 0.2, 0.15), Vec3::new(0.8, 0.6, 0.9));
+    let mut field = StiffnessField::new(min, max, [4, 5, 3], 5.0)
+        .unwrap()
+        .with_range(3.5, 7.5)
+        .unwrap();
+    let values: Vec<f64> = (0..field.len())
+        .map(|_| rng.random_range(3.5..7.5))
+        .collect();
+    field.set_values(&values).unwrap();
+    let points: Vec<Vec3> = random_points(&mut rng, 500, 0.0, 1.0)
+        .into_iter()
+        .map(|u| min + u * (max - min))
+        .collect();
+    let before = field.sample(&points).unwrap();
+    // Halved cells: the new nodes include the old ones, so the function is the same.
+    let fine = field.resampled([7, 9, 5]).unwrap();
+    assert_eq!(
+        (fine.dims(), fine.bounds(), fine.range()),
+        ([7, 9, 5], field.bounds(), field.range())
+    );
+    let worst = fine
+        .sample(&points)
+        .unwrap()
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    eprintln!("halved cells: largest difference {worst:.1e}");
+    assert!(worst < 1e-12, "{worst}");
+    // Any other grid: each node takes the old field's value where it lies.
+    let other = field.resampled([3, 6, 6]).unwrap();
+    for k in 0..6 {
+        for j in 0..6 {
+            for i in 0..3 {
+                let p = Vec3::from_array(other.node_position(i, j, k).map(|v| v as f32));
+                let want = field.sample(&[p]).unwrap()[0];
+                let got = other.values()[other.index(i, j, k)];
+                assert!(
+                    (got - want).abs() < 1e-5,
+                    "node ({i}, {j}, {k}): {got} vs {want}"
+                );
+            }
+        }
+    }
+    // Coarser and back: a field that a coarse grid holds comes back unchanged.
+    let coarse = field.resampled([2, 2, 2]).unwrap();
+    let again = coarse
+        .resampled([5, 3, 9])
+        .unwrap()
+        .resampled([2, 2, 2])
+        .unwrap();
+    for (a, b) in coarse.values().iter().zip(again.values()) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+    assert!(matches!(
+        field.resampled([1, 4, 4]),
+        Err(FieldError::Dims { .. })
+    ));
+}

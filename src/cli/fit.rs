@@ -58,6 +58,9 @@ pub struct FitArgs {
     /// Nodes per axis of the log10 E grid.
     #[arg(long, default_value_t = FitSettings::default().material_grid)]
     pub material_grid: usize,
+    /// Coarse-to-fine levels of the log10 E grid (1: the full grid from the start).
+    #[arg(long, default_value_t = FitSettings::default().material_levels)]
+    pub material_levels: u32,
     /// Offsets (decades, comma-separated) from the starting E of the first stage's uniform
     /// candidates; "0" for a plain velocity stage.
     #[arg(
@@ -131,6 +134,7 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
         material_iterations: a.material_iterations,
         material_lr: a.material_lr,
         material_grid: a.material_grid,
+        material_levels: a.material_levels,
         tv_weight: a.tv_weight,
         scan_offsets: parse_offsets(&a.scan)?,
         log10_e_start: a.young_start.map(f64::log10),

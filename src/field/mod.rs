@@ -254,8 +254,7 @@ impl StiffnessField {
     }
 
     /// The cell round `p` and the position in it, each in 0..1 (position clamped into the box).
-    fn cell(&self, p: Vec3) -> ([usize; 3], [f64; 3]) {
-        let p = p.to_array().map(f64::from);
+    fn cell(&self, p: [f64; 3]) -> ([usize; 3], [f64; 3]) {
         let mut cell = [0usize; 3];
         let mut frac = [0f64; 3];
         for a in 0..3 {
@@ -271,7 +270,7 @@ impl StiffnessField {
     /// The 8 nodes round `p` and their trilinear weights, corner `c` at offset
     /// `(c & 1, c >> 1 & 1, c >> 2 & 1)`.
     fn stencil(&self, p: Vec3) -> ([usize; 8], [f64; 8]) {
-        let (cell, frac) = self.cell(p);
+        let (cell, frac) = self.cell(p.to_array().map(f64::from));
         let mut nodes = [0; 8];
         let mut weights = [0.0; 8];
         for corner in 0..8 {
@@ -289,17 +288,40 @@ impl StiffnessField {
     /// no value leaves the range of its cell's corners, even by rounding.
     pub fn sample(&self, positions: &[Vec3]) -> Result<Vec<f64>, FieldError> {
         check_positions(positions)?;
-        let lerp = |a: f64, b: f64, t: f64| (a + t * (b - a)).clamp(a.min(b), a.max(b));
         Ok(positions
             .iter()
-            .map(|&p| {
-                let (c, t) = self.cell(p);
-                let v = |i, j, k| self.values[self.index(c[0] + i, c[1] + j, c[2] + k)];
-                let x = |j, k| lerp(v(0, j, k), v(1, j, k), t[0]);
-                let y = |k| lerp(x(0, k), x(1, k), t[1]);
-                lerp(y(0), y(1), t[2])
-            })
+            .map(|&p| self.value_at(p.to_array().map(f64::from)))
             .collect())
+    }
+
+    /// The interpolated value at `p` (see [`StiffnessField::sample`]).
+    fn value_at(&self, p: [f64; 3]) -> f64 {
+        let lerp = |a: f64, b: f64, t: f64| (a + t * (b - a)).clamp(a.min(b), a.max(b));
+        let (c, t) = self.cell(p);
+        let v = |i, j, k| self.values[self.index(c[0] + i, c[1] + j, c[2] + k)];
+        let x = |j, k| lerp(v(0, j, k), v(1, j, k), t[0]);
+        let y = |k| lerp(x(0, k), x(1, k), t[1]);
+        lerp(y(0), y(1), t[2])
+    }
+
+    /// The same field over the same box and range on a grid of `dims` nodes: each new node
+    /// takes this field's value at its position (where the new grid's nodes include the old
+    /// ones, as when cells are halved, it is the same function).
+    pub fn resampled(&self, dims: [usize; 3]) -> Result<Self, FieldError> {
+        let lo = Vec3::from_array(self.min.map(|v| v as f32));
+        let hi = Vec3::from_array(self.max.map(|v| v as f32));
+        let mut out = StiffnessField::new(lo, hi, dims, DEFAULT_LOG10_E_RANGE.0)
+            .and_then(|f| f.with_range(self.range.0, self.range.1))?;
+        (out.min, out.max) = (self.min, self.max);
+        for k in 0..dims[2] {
+            for j in 0..dims[1] {
+                for i in 0..dims[0] {
+                    let n = out.index(i, j, k);
+                    out.values[n] = self.value_at(out.node_position(i, j, k));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// E (Pa) at each position.

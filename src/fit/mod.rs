@@ -52,6 +52,14 @@ pub struct FitSettings {
     pub material_lr: f64,
     /// Nodes per axis of the log₁₀ E grid.
     pub material_grid: usize,
+    /// Coarse-to-fine levels of the log₁₀ E grid: the iterations that fit E are shared
+    /// equally by grids of about `material_grid` nodes with their cells 2^(levels−1), …, 2, 1
+    /// times as large; each level starts from the one before, resampled, with a fresh
+    /// optimiser. The few nodes of the coarse grids are each seen by many particles, so they
+    /// find the field's large shape before the fine grid adds its detail. 1: the fine grid
+    /// alone.
+    #[serde(default = "one")]
+    pub material_levels: u32,
     /// Bounds of log₁₀ E (Pa).
     pub log10_e_range: (f64, f64),
     /// Starting log₁₀ E (default: the scene's median E).
@@ -85,6 +93,7 @@ impl Default for FitSettings {
             window_start: 6,
             material_lr: 0.1,
             material_grid: 8,
+            material_levels: 1,
             log10_e_range: (3.0, 8.0),
             log10_e_start: None,
             velocity_refit: 10,
@@ -96,6 +105,10 @@ impl Default for FitSettings {
             frames: None,
         }
     }
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Which stage an iteration belongs to.
@@ -186,6 +199,12 @@ impl FitState {
             Ok(f)
         };
         let velocity = [vel()?, vel()?, vel()?];
+        if !(1..=6).contains(&settings.material_levels) {
+            bail!(
+                "fit settings: material_levels = {}: must be 1..=6",
+                settings.material_levels
+            );
+        }
         if settings.scan_offsets.is_empty() {
             bail!("fit settings: at least one scan offset is needed (0 for none)");
         }
@@ -297,6 +316,55 @@ impl FitState {
         let start = s.window_start.clamp(1, frames) as f64;
         let w = start + (frames as f64 - start) * (k / grow).min(1.0);
         (Stage::Material, (w.round() as usize).clamp(1, frames))
+    }
+
+    /// Nodes per axis of the E grid at coarse-to-fine level `level` (0: the coarsest).
+    pub fn level_grid(&self, level: u32) -> usize {
+        let s = &self.settings;
+        let cells = (s.material_grid.max(2) - 1) as f64;
+        let shift = s.material_levels.max(1) - 1 - level.min(s.material_levels.max(1) - 1);
+        (cells / 2f64.powi(shift as i32)).round().max(1.0) as usize + 1
+    }
+
+    /// The coarse-to-fine level of iteration `it` and the iterations it has, or `None` in the
+    /// first stage. The E iterations are shared equally (the velocity-only ones before them
+    /// belong to the coarsest level).
+    pub fn level(&self, it: u32) -> Option<(u32, std::ops::Range<u32>)> {
+        let s = &self.settings;
+        let k = it.checked_sub(self.scan_iterations())?;
+        let levels = s.material_levels.max(1);
+        let fitting = s.material_iterations.saturating_sub(s.velocity_refit);
+        let start = |l: u32| s.velocity_refit + (fitting as u64 * l as u64 / levels as u64) as u32;
+        let level = (1..levels).filter(|&l| k >= start(l)).count() as u32;
+        let begin = if level == 0 { 0 } else { start(level) };
+        let end = if level + 1 == levels {
+            s.material_iterations
+        } else {
+            start(level + 1)
+        };
+        let offset = self.scan_iterations();
+        Some((level, begin + offset..end + offset))
+    }
+
+    /// Before material-stage iteration `it`: puts the E grid on its level's nodes (resampled
+    /// from the current one) with a fresh optimiser scheduled over the level's iterations,
+    /// where it is not there yet. True where it changed the grid.
+    pub fn enter_level(&mut self, it: u32) -> Result<bool> {
+        if self.settings.material_levels <= 1 {
+            return Ok(false);
+        }
+        let Some((level, its)) = self.level(it) else {
+            return Ok(false);
+        };
+        if it != its.start {
+            return Ok(false);
+        }
+        let g = self.level_grid(level);
+        self.field = self.field.resampled([g; 3])?;
+        let s = &self.settings;
+        let steps = its.end - its.start.max(self.scan_iterations() + s.velocity_refit);
+        self.adam_material = adam(s.material_lr, steps, s, self.field.len())?;
+        Ok(true)
     }
 
     /// Whether iteration `it` updates the velocity and whether it updates E.

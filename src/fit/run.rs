@@ -47,6 +47,12 @@ pub fn run(
         if let Some((c, 0)) = candidate {
             state.begin_candidate(c)?;
         }
+        if state.enter_level(it)? {
+            log::info!(
+                "iteration {it}: the E grid is now {:?} nodes",
+                state.field.dims()
+            );
+        }
         let young = state.field.young(rest)?;
         let velocity = state.velocities(rest)?;
         let want_grad = stage != Stage::Scan;

@@ -225,6 +225,25 @@ pub const PEDESTAL: (Vec3, Vec3) = (Vec3::new(0.32, 0.12, 0.32), Vec3::new(0.68,
 
 /// The jelly-on-a-pedestal Gaussians (domain coordinates, SH degree 1).
 pub fn jelly_splats() -> GaussianSplats {
+    jelly_splats_with(None)
+}
+
+/// Paints the Gaussians `range` of `g` in a 3D checker of cubes of side `square`: in one
+/// colour of cube the base colour is darkened to 55 %, in the other lightened 45 % of the way
+/// to white, so that a camera sees the surface move inside the silhouette too.
+pub fn checker(g: &mut GaussianSplats, range: std::ops::Range<usize>, square: f32) {
+    for i in range {
+        let cell = (g.position[i] / square).floor();
+        let dark = (cell.x + cell.y + cell.z).rem_euclid(2.0) == 0.0;
+        let base = g.f_dc[i].map(|f| 0.5 + SH_C0 * f);
+        let c = base.map(|c| if dark { 0.55 * c } else { c + 0.45 * (1.0 - c) });
+        g.f_dc[i] = c.map(|c| (c - 0.5) / SH_C0);
+    }
+}
+
+/// [`jelly_splats`], the jelly's Gaussians painted in a checker of cubes of side `square`
+/// when given ([`checker`]).
+pub fn jelly_splats_with(square: Option<f32>) -> GaussianSplats {
     let mut rng = SplitMix64(0x006a_656c_6c79);
     let mut g = GaussianSplats {
         sh_degree: 1,
@@ -242,6 +261,10 @@ pub fn jelly_splats() -> GaussianSplats {
         },
         &mut rng,
     );
+    if let Some(side) = square {
+        let n = g.len();
+        checker(&mut g, 0..n, side);
+    }
     box_surface(
         &mut g,
         PEDESTAL.0,
