@@ -69,6 +69,10 @@ pub struct FitArgs {
         allow_hyphen_values = true
     )]
     pub scan: String,
+    /// Rounds of refinement of the first stage: round r tries the best E so far ± the
+    /// candidates' spacing / 2^r.
+    #[arg(long, default_value_t = FitSettings::default().scan_refine)]
+    pub scan_refine: u32,
     /// Ignore an existing checkpoint and start again.
     #[arg(long)]
     pub restart: bool,
@@ -137,6 +141,7 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
         material_levels: a.material_levels,
         tv_weight: a.tv_weight,
         scan_offsets: parse_offsets(&a.scan)?,
+        scan_refine: a.scan_refine,
         log10_e_start: a.young_start.map(f64::log10),
         frames: Some(frames),
         ..Default::default()

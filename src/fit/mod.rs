@@ -36,6 +36,10 @@ pub struct FitSettings {
     /// alone gets caught: under a wrong E the velocity fit explains the first frames well
     /// enough to make a spurious minimum. `[0.0]` is PhysDreamer's plain velocity stage.
     pub scan_offsets: Vec<f64>,
+    /// Rounds of refinement after the candidates of `scan_offsets`: round r tries the best E
+    /// so far ± the candidates' spacing / 2^r (r = 1, 2, …), two candidates a round.
+    #[serde(default)]
+    pub scan_refine: u32,
     /// Velocity iterations per candidate of the first stage.
     pub velocity_iterations: u32,
     /// Frames the velocity stage looks at (after frame 0).
@@ -85,6 +89,7 @@ impl Default for FitSettings {
     fn default() -> Self {
         FitSettings {
             scan_offsets: vec![-1.8, -1.2, -0.6, 0.0, 0.6, 1.2, 1.8],
+            scan_refine: 0,
             velocity_iterations: 8,
             velocity_frames: 3,
             velocity_lr: 0.1,
@@ -149,6 +154,9 @@ pub struct FitState {
     pub scan_centre: f64,
     /// The best candidate so far: loss, log₁₀ E, velocity grid values.
     pub scan_best: Option<(f64, f64, Vec<f64>)>,
+    /// The centre of the current refinement round (the best log₁₀ E when it began).
+    #[serde(default)]
+    pub scan_round_centre: Option<f64>,
 }
 
 fn adam(lr: f64, iterations: u32, s: &FitSettings, len: usize) -> Result<Adam> {
@@ -229,6 +237,7 @@ impl FitState {
             history: Vec::new(),
             scan_centre: log10_e,
             scan_best: None,
+            scan_round_centre: None,
         })
     }
 
@@ -247,9 +256,44 @@ impl FitState {
         out
     }
 
+    /// The spacing of the candidates (the smallest gap between two of them), or `None` for
+    /// a single candidate, which is not refined.
+    fn scan_spacing(&self) -> Option<f64> {
+        let mut c = self.candidates();
+        c.sort_by(f64::total_cmp);
+        c.windows(2).map(|w| w[1] - w[0]).reduce(f64::min)
+    }
+
+    /// Candidates of the first stage in all: the offsets' and two per refinement round.
+    pub fn candidate_count(&self) -> usize {
+        let refine = if self.scan_spacing().is_some() {
+            self.settings.scan_refine as usize
+        } else {
+            0
+        };
+        self.candidates().len() + 2 * refine
+    }
+
+    /// log₁₀ E of candidate `c`: an offset's, or in refinement round r the round's centre
+    /// ± spacing / 2^r (clamped to the range).
+    pub fn candidate(&self, c: usize) -> Result<f64> {
+        let coarse = self.candidates();
+        if let Some(&e) = coarse.get(c) {
+            return Ok(e);
+        }
+        let k = c - coarse.len();
+        let (Some(spacing), Some(centre)) = (self.scan_spacing(), self.scan_round_centre) else {
+            bail!("refinement candidate {c} before its round began");
+        };
+        let h = spacing / 2f64.powi(k as i32 / 2 + 1);
+        let sign = if k % 2 == 0 { -1.0 } else { 1.0 };
+        let (lo, hi) = self.settings.log10_e_range;
+        Ok((centre + sign * h).clamp(lo, hi))
+    }
+
     /// Iterations of the first stage (the candidates' velocity fits and scores).
     pub fn scan_iterations(&self) -> u32 {
-        self.candidates().len() as u32 * (self.settings.velocity_iterations + 1)
+        self.candidate_count() as u32 * (self.settings.velocity_iterations + 1)
     }
 
     /// Candidate and step of first-stage iteration `it`: `(candidate, step)` with step
@@ -261,7 +305,11 @@ impl FitState {
 
     /// Starts candidate `c`: uniform E at its offset, velocity zero, a fresh optimiser.
     pub fn begin_candidate(&mut self, c: usize) -> Result<()> {
-        let e = self.candidates()[c];
+        let first = self.candidates().len();
+        if c >= first && (c - first) % 2 == 0 {
+            self.scan_round_centre = self.scan_best.as_ref().map(|b| b.1);
+        }
+        let e = self.candidate(c)?;
         self.field.fill(e)?;
         for f in &mut self.velocity {
             f.fill(0.0)?;
@@ -288,7 +336,7 @@ impl FitState {
                 .collect();
             self.scan_best = Some((loss, e, v));
         }
-        if c + 1 == self.candidates().len() {
+        if c + 1 == self.candidate_count() {
             let (_, e, v) = self.scan_best.clone().expect("set above");
             self.field.fill(e)?;
             let n = self.velocity[0].len();

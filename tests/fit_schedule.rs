@@ -1,6 +1,6 @@
-//! The coarse-to-fine schedule of the fitted E grid: which grid each iteration of the
-//! material stage uses, when it changes, and that a change keeps the field and renews the
-//! optimiser.
+//! The fit's schedule: the first stage's candidates and their refinement, and the
+//! coarse-to-fine E grids of the material stage (which grid each iteration uses, when it
+//! changes, and that a change keeps the field and renews the optimiser).
 
 use glam::Vec3;
 use physdreamer::fit::{FitSettings, FitState};
@@ -77,4 +77,42 @@ fn bad_level_counts_are_refused() {
         let err = state(levels, 8).err().expect("refused").to_string();
         assert!(err.contains("material_levels = "), "{err}");
     }
+}
+
+#[test]
+fn refinement_rounds_close_in_on_the_best_candidate() {
+    let settings = FitSettings {
+        scan_offsets: vec![-0.6, 0.0, 0.6],
+        scan_refine: 2,
+        velocity_iterations: 1,
+        ..Default::default()
+    };
+    let rest = points();
+    let mut s = FitState::new(settings.clone(), &rest, &vec![false; rest.len()], 4.5).unwrap();
+    assert_eq!(s.candidate_count(), 7);
+    assert_eq!(s.scan_iterations(), 14);
+    // a pretend loss, least at 4.75
+    let loss = |e: f64| (e - 4.75) * (e - 4.75);
+    let mut tried = Vec::new();
+    for c in 0..7 {
+        s.begin_candidate(c).unwrap();
+        let e = s.field.values()[0];
+        assert!(s.field.values().iter().all(|&v| v == e), "a uniform candidate");
+        tried.push(e);
+        s.end_candidate(c, loss(e)).unwrap();
+    }
+    // 3.9 4.5 5.1; round 1 round 4.5: 4.2 4.8; round 2 round 4.8: 4.65 4.95
+    let want = [3.9, 4.5, 5.1, 4.2, 4.8, 4.65, 4.95];
+    for (t, w) in tried.iter().zip(want) {
+        assert!((t - w).abs() < 1e-12, "tried {tried:?}, want {want:?}");
+    }
+    // the best of all is installed for the material stage
+    assert!(s.field.values().iter().all(|&v| (v - 4.8).abs() < 1e-12));
+    // a single candidate is not refined
+    let single = FitSettings {
+        scan_offsets: vec![0.0],
+        ..settings
+    };
+    let s = FitState::new(single, &rest, &vec![false; rest.len()], 4.5).unwrap();
+    assert_eq!(s.candidate_count(), 1);
 }
