@@ -5,6 +5,7 @@
 //!     cargo run --release --example fit_known_truth [-- --global] [--width 320]
 //!         [--velocity-iterations 8] [--material-iterations 80] [--material-lr 0.1]
 //!         [--material-grid 8] [--material-levels 1] [--tv-weight 1e-5] [--scan -1.8,-1.2,-0.6,0,0.6,1.2,1.8] [--scan-refine 0]
+//!         [--relative-epsilon 0]
 //!         [--frames 13] [--per-cell 2] [--checker 0.05] [--squash]
 //!         [--out out/fit_known_truth]
 //!
@@ -85,6 +86,7 @@ fn main() -> Result<()> {
     let scan = arg(&args, "--scan", "-1.8,-1.2,-0.6,0,0.6,1.2,1.8".to_string())?;
     let frames: usize = arg(&args, "--frames", 13)?;
     let scan_refine = arg(&args, "--scan-refine", d.scan_refine)?;
+    let relative_epsilon = arg(&args, "--relative-epsilon", d.relative_epsilon)?;
     let per_cell: u32 = arg(&args, "--per-cell", 2)?;
     let checker: f32 = arg(&args, "--checker", 0.0)?;
     let checker = (checker > 0.0).then_some(checker);
@@ -150,6 +152,7 @@ fn main() -> Result<()> {
             tv_weight,
             scan,
             scan_refine,
+            relative_epsilon,
             restart: true,
             stop_after: None,
             render_backward: Default::default(),
@@ -173,7 +176,11 @@ fn main() -> Result<()> {
             "two regions, 5e4 | 3e5 Pa (x < 0.5 | beyond)"
         },
         if squash { "sway and squash" } else { "sway" },
-        if checker.is_some() { ", checkered jelly" } else { "" }
+        if checker.is_some() {
+            ", checkered jelly"
+        } else {
+            ""
+        }
     );
     println!(
         "mean |dlog10 E| over particles {mean_abs:.4}; median log10 E difference {median_diff:+.4}"

@@ -11,6 +11,7 @@ pub mod loss;
 pub mod material;
 pub mod optimiser;
 pub mod particles;
+pub mod pinning;
 pub mod render;
 pub mod scene;
 pub mod solver;

@@ -9,6 +9,12 @@
 //! p ← clamp(p, lower, upper)      (when bounds are set; the moments are kept as they are)
 //! ```
 //!
+//! **Relative ε:** with [`AdamConfig::relative_epsilon`] = `r` > 0, ε of a step is
+//! `max(ε, r·sqrt(mean over all parameters of v / (1 − β2^t)))`. Plain Adam moves every
+//! parameter about `lr` per step whatever the size of its gradient, so a parameter the loss
+//! barely sees wanders as fast as one it sees well; with `r` its step shrinks in proportion
+//! once its gradient falls well below the typical one.
+//!
 //! **Clipping:** with [`AdamConfig::clip_norm`] = `c`, a gradient whose Euclidean norm exceeds
 //! `c` is scaled to norm `c` before it enters the moments. Adam's step is scale-free per
 //! coordinate (about `lr` for a steady gradient), so clipping does not shrink a lone step from a
@@ -99,6 +105,12 @@ pub struct AdamConfig {
     pub beta2: f64,
     /// Added to the root of the second moment (> 0).
     pub epsilon: f64,
+    /// When > 0, each step's ε is at least this times the root mean square over all
+    /// parameters of the bias-corrected second moment's root: a parameter whose gradient is
+    /// far weaker than the rest takes a step in proportion, not a full one (see the module
+    /// docs).
+    #[serde(default)]
+    pub relative_epsilon: f64,
     /// The learning-rate schedule.
     pub schedule: Schedule,
     /// Largest gradient norm; longer gradients are scaled down to it.
@@ -113,6 +125,7 @@ impl Default for AdamConfig {
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-8,
+            relative_epsilon: 0.0,
             schedule: Schedule::default(),
             clip_norm: None,
         }
@@ -283,7 +296,15 @@ impl Adam {
             let g = grad[i] * scale;
             m[i] = c.beta1 * m[i] + (1.0 - c.beta1) * g;
             v[i] = c.beta2 * v[i] + (1.0 - c.beta2) * g * g;
-            next[i] -= lr * (m[i] / bc1) / ((v[i] / bc2).sqrt() + c.epsilon);
+        }
+        let epsilon = if c.relative_epsilon > 0.0 && n > 0 {
+            let mean_v = v.iter().sum::<f64>() / n as f64 / bc2;
+            c.epsilon.max(c.relative_epsilon * mean_v.sqrt())
+        } else {
+            c.epsilon
+        };
+        for i in 0..n {
+            next[i] -= lr * (m[i] / bc1) / ((v[i] / bc2).sqrt() + epsilon);
             if let Some(b) = &self.bounds {
                 next[i] = next[i].clamp(b.lower[i], b.upper[i]);
             }
@@ -362,6 +383,12 @@ impl Adam {
             eps,
             eps.is_finite() && eps > 0.0,
             "must be finite and > 0",
+        )?;
+        config(
+            "relative_epsilon",
+            c.relative_epsilon,
+            c.relative_epsilon.is_finite() && c.relative_epsilon >= 0.0,
+            "must be finite and ≥ 0",
         )?;
         if let Some(clip) = c.clip_norm {
             config(

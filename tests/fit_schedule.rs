@@ -97,7 +97,10 @@ fn refinement_rounds_close_in_on_the_best_candidate() {
     for c in 0..7 {
         s.begin_candidate(c).unwrap();
         let e = s.field.values()[0];
-        assert!(s.field.values().iter().all(|&v| v == e), "a uniform candidate");
+        assert!(
+            s.field.values().iter().all(|&v| v == e),
+            "a uniform candidate"
+        );
         tried.push(e);
         s.end_candidate(c, loss(e)).unwrap();
     }

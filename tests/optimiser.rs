@@ -344,3 +344,70 @@ fn bad_settings_and_checkpoints_are_errors() {
         Err(OptimiserError::Json(_))
     ));
 }
+
+#[test]
+fn relative_epsilon_scales_down_weak_parameters() {
+    let mut rng = common::rng("relative_epsilon_scales_down_weak_parameters");
+    let lr = 0.1;
+    let strong: f64 = rng.random_range(0.5..2.0);
+    let weak = strong * rng.random_range(1e-4..1e-2);
+    let grad = [strong, -weak, strong * 0.5];
+    for r in [0.0, 0.3] {
+        let config = AdamConfig {
+            learning_rate: lr,
+            relative_epsilon: r,
+            ..AdamConfig::default()
+        };
+        let mut adam = Adam::new(config, 3).unwrap();
+        let mut x = [0.0; 3];
+        adam.step(&mut x, &grad).unwrap();
+        // first step: m̂ = g, v̂ = g², so each step is lr·g/(|g| + ε)
+        let mean_v = grad.iter().map(|g| g * g).sum::<f64>() / 3.0;
+        let eps = if r > 0.0 {
+            (r * mean_v.sqrt()).max(1e-8)
+        } else {
+            1e-8
+        };
+        for i in 0..3 {
+            let want = -lr * grad[i] / (grad[i].abs() + eps);
+            assert!(
+                (x[i] - want).abs() < 1e-15,
+                "r {r}, [{i}]: {} vs {want}",
+                x[i]
+            );
+        }
+        if r == 0.0 {
+            assert!(
+                x[1] > 0.99 * lr,
+                "plain Adam: the weak parameter takes a full step"
+            );
+        } else {
+            assert!(
+                x[1] < 0.05 * lr,
+                "relative ε: the weak one moves {} of lr",
+                x[1] / lr
+            );
+            assert!(
+                -x[0] > 0.7 * lr,
+                "the strong one still moves {}",
+                -x[0] / lr
+            );
+        }
+    }
+    // a checkpoint written before the setting existed loads with it off
+    let json = Adam::new(AdamConfig::default(), 2).unwrap().to_json();
+    let old = json.replace(",\"relative_epsilon\":0.0", "");
+    assert_ne!(old, json);
+    assert_eq!(
+        Adam::from_json(&old).unwrap().config().relative_epsilon,
+        0.0
+    );
+    for bad in [-0.1, f64::NAN] {
+        let config = AdamConfig {
+            relative_epsilon: bad,
+            ..AdamConfig::default()
+        };
+        let err = Adam::new(config, 2).unwrap_err().to_string();
+        assert!(err.contains("relative_epsilon"), "{err}");
+    }
+}

@@ -73,6 +73,10 @@ pub struct FitArgs {
     /// candidates' spacing / 2^r.
     #[arg(long, default_value_t = FitSettings::default().scan_refine)]
     pub scan_refine: u32,
+    /// Relative epsilon of the E grid's Adam: nodes whose gradient is far below the typical
+    /// node's take proportionally smaller steps (0: plain Adam).
+    #[arg(long, default_value_t = FitSettings::default().relative_epsilon)]
+    pub relative_epsilon: f64,
     /// Ignore an existing checkpoint and start again.
     #[arg(long)]
     pub restart: bool,
@@ -142,6 +146,7 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
         tv_weight: a.tv_weight,
         scan_offsets: parse_offsets(&a.scan)?,
         scan_refine: a.scan_refine,
+        relative_epsilon: a.relative_epsilon,
         log10_e_start: a.young_start.map(f64::log10),
         frames: Some(frames),
         ..Default::default()

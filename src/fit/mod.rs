@@ -81,6 +81,12 @@ pub struct FitSettings {
     pub warmup: u64,
     /// Gradient clipping (global norm) of each stage's update.
     pub clip_norm: f64,
+    /// Relative ε of the E grid's optimiser ([`crate::optimiser::AdamConfig::relative_epsilon`]):
+    /// a node whose gradient is far weaker than the typical node's moves in proportion, so
+    /// that nodes the video barely sees stay near where the first stage put them instead of
+    /// wandering (a wandering stiff node also sets the substep count of the whole clip).
+    #[serde(default)]
+    pub relative_epsilon: f64,
     /// Target frames after frame 0 (default: all of the video, at most 13).
     pub frames: Option<usize>,
 }
@@ -107,6 +113,7 @@ impl Default for FitSettings {
             ssim_weight_material: 0.9,
             warmup: 5,
             clip_norm: 1.0,
+            relative_epsilon: 0.0,
             frames: None,
         }
     }
@@ -159,7 +166,9 @@ pub struct FitState {
     pub scan_round_centre: Option<f64>,
 }
 
-fn adam(lr: f64, iterations: u32, s: &FitSettings, len: usize) -> Result<Adam> {
+/// The optimiser of a stage: `lr`, `iterations` for its schedule, and the relative ε
+/// (`material` only: the E grid's).
+fn adam(lr: f64, iterations: u32, s: &FitSettings, len: usize, material: bool) -> Result<Adam> {
     let iterations = iterations.max(1) as u64;
     let config = AdamConfig {
         learning_rate: lr,
@@ -171,6 +180,7 @@ fn adam(lr: f64, iterations: u32, s: &FitSettings, len: usize) -> Result<Adam> {
             final_fraction: 0.1,
         },
         clip_norm: Some(s.clip_norm),
+        relative_epsilon: if material { s.relative_epsilon } else { 0.0 },
         ..Default::default()
     };
     Ok(Adam::new(config, len)?)
@@ -223,12 +233,14 @@ impl FitState {
                 settings.velocity_iterations,
                 &settings,
                 n_v,
+                false,
             )?,
             adam_material: adam(
                 settings.material_lr,
                 settings.material_iterations,
                 &settings,
                 field.len(),
+                true,
             )?,
             settings,
             iteration: 0,
@@ -320,6 +332,7 @@ impl FitState {
             self.settings.velocity_iterations,
             &self.settings,
             n_v,
+            false,
         )?;
         Ok(())
     }
@@ -344,7 +357,8 @@ impl FitState {
                 self.velocity[k].set_values(&v[k * n..(k + 1) * n])?;
             }
             let its = self.settings.material_iterations;
-            self.adam_velocity = adam(self.settings.velocity_lr, its, &self.settings, 3 * n)?;
+            self.adam_velocity =
+                adam(self.settings.velocity_lr, its, &self.settings, 3 * n, false)?;
         }
         Ok(())
     }
@@ -411,7 +425,7 @@ impl FitState {
         self.field = self.field.resampled([g; 3])?;
         let s = &self.settings;
         let steps = its.end - its.start.max(self.scan_iterations() + s.velocity_refit);
-        self.adam_material = adam(s.material_lr, steps, s, self.field.len())?;
+        self.adam_material = adam(s.material_lr, steps, s, self.field.len(), true)?;
         Ok(true)
     }
 
