@@ -74,6 +74,32 @@ fn jelly(per_cell: u32, checker: Option<f32>, out: &std::path::Path) -> Result<P
 fn main() -> Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    const FLAGS: [&str; 18] = [
+        "--global",
+        "--squash",
+        "--width",
+        "--velocity-iterations",
+        "--material-iterations",
+        "--material-lr",
+        "--material-grid",
+        "--material-levels",
+        "--tv-weight",
+        "--scan",
+        "--scan-refine",
+        "--relative-epsilon",
+        "--frames",
+        "--per-cell",
+        "--checker",
+        "--out",
+        "--help",
+        "-h",
+    ];
+    if let Some(a) = args
+        .iter()
+        .find(|a| a.starts_with("--") && !FLAGS.contains(&a.as_str()))
+    {
+        anyhow::bail!("unknown flag {a}; the flags are {}", FLAGS.join(" "));
+    }
     let global = args.iter().any(|a| a == "--global");
     let width: u32 = arg(&args, "--width", 320)?;
     let d = FitSettings::default();

@@ -113,10 +113,6 @@ impl GpuContext {
             trace: wgpu::Trace::Off,
         }))
         .with_context(|| format!("could not open device on adapter {}", info.name))?;
-        if info.device_type == wgpu::DeviceType::Cpu {
-            let n = crate::pinning::pin_software_threads();
-            log::debug!("pinned {n} software-adapter worker thread(s), one to a CPU");
-        }
         Ok(GpuContext {
             instance,
             adapter,

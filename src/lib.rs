@@ -11,7 +11,6 @@ pub mod loss;
 pub mod material;
 pub mod optimiser;
 pub mod particles;
-pub mod pinning;
 pub mod render;
 pub mod scene;
 pub mod solver;
