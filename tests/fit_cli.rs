@@ -95,17 +95,19 @@ fn fit_writes_outputs_and_resumes_bit_identically() {
         assert!(dir.join("a").join(f).is_file(), "missing {f}");
     }
     let mut args_b = common_args(&b);
-    args_b.extend(["--stop-after".to_string(), "4".to_string()]);
+    // stopped inside the first stage's second refinement round (2 candidates, then 2 rounds of
+    // 2, each 2 velocity iterations and a score; then 3 material iterations)
+    args_b.extend(["--stop-after".to_string(), "16".to_string()]);
     let (ok, text) = fit(&args_b.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
-        ok && text.contains("stopped after iteration 4 of 9"),
+        ok && text.contains("stopped after iteration 16 of 21"),
         "{text}"
     );
     assert!(!dir.join("b").join("material.ply").exists());
     let args_b = common_args(&b);
     let (ok, text) = fit(&args_b.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
-        ok && text.contains("resuming") && text.contains("iteration 4"),
+        ok && text.contains("resuming") && text.contains("iteration 16"),
         "{text}"
     );
     let read = |d: &str, f: &str| std::fs::read(Path::new(d).join(f)).unwrap();
@@ -116,7 +118,7 @@ fn fit_writes_outputs_and_resumes_bit_identically() {
     );
     assert_eq!(read(&a, "velocity.json"), read(&b, "velocity.json"));
     let summary: serde_json::Value = serde_json::from_slice(&read(&a, "summary.json")).unwrap();
-    assert_eq!(summary["iterations"], 9);
+    assert_eq!(summary["iterations"], 21);
     // the same checkpoint with other settings is refused
     let mut other = common_args(&b);
     let k = other.len() - 3;

@@ -21,6 +21,7 @@ fn points() -> Vec<Vec3> {
 fn state(levels: u32, grid: usize) -> anyhow::Result<FitState> {
     let settings = FitSettings {
         scan_offsets: vec![-0.5, 0.0, 0.5],
+        scan_refine: 0,
         velocity_iterations: 2,
         material_iterations: 30,
         velocity_refit: 6,

@@ -95,7 +95,7 @@ impl Default for FitSettings {
     fn default() -> Self {
         FitSettings {
             scan_offsets: vec![-1.8, -1.2, -0.6, 0.0, 0.6, 1.2, 1.8],
-            scan_refine: 0,
+            scan_refine: 2,
             velocity_iterations: 8,
             velocity_frames: 3,
             velocity_lr: 0.1,
@@ -104,7 +104,7 @@ impl Default for FitSettings {
             window_start: 6,
             material_lr: 0.1,
             material_grid: 8,
-            material_levels: 1,
+            material_levels: 3,
             log10_e_range: (3.0, 8.0),
             log10_e_start: None,
             velocity_refit: 10,
@@ -113,7 +113,7 @@ impl Default for FitSettings {
             ssim_weight_material: 0.9,
             warmup: 5,
             clip_norm: 1.0,
-            relative_epsilon: 0.0,
+            relative_epsilon: 0.1,
             frames: None,
         }
     }
