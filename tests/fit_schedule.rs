@@ -75,7 +75,7 @@ fn one_level_keeps_the_full_grid() {
 #[test]
 fn bad_level_counts_are_refused() {
     for levels in [0, 7] {
-        let err = state(levels, 8).err().expect("refused").to_string();
+        let err = state(levels, 8).expect_err("refused").to_string();
         assert!(err.contains("material_levels = "), "{err}");
     }
 }

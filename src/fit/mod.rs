@@ -298,7 +298,7 @@ impl FitState {
             bail!("refinement candidate {c} before its round began");
         };
         let h = spacing / 2f64.powi(k as i32 / 2 + 1);
-        let sign = if k % 2 == 0 { -1.0 } else { 1.0 };
+        let sign = if k.is_multiple_of(2) { -1.0 } else { 1.0 };
         let (lo, hi) = self.settings.log10_e_range;
         Ok((centre + sign * h).clamp(lo, hi))
     }
@@ -318,7 +318,7 @@ impl FitState {
     /// Starts candidate `c`: uniform E at its offset, velocity zero, a fresh optimiser.
     pub fn begin_candidate(&mut self, c: usize) -> Result<()> {
         let first = self.candidates().len();
-        if c >= first && (c - first) % 2 == 0 {
+        if c >= first && (c - first).is_multiple_of(2) {
             self.scan_round_centre = self.scan_best.as_ref().map(|b| b.1);
         }
         let e = self.candidate(c)?;
