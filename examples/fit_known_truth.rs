@@ -4,15 +4,17 @@
 //!
 //!     cargo run --release --example fit_known_truth [-- --global] [--width 320]
 //!         [--velocity-iterations 8] [--material-iterations 80] [--material-lr 0.1]
-//!         [--material-grid 8] [--material-levels 1] [--tv-weight 1e-5] [--scan -1.8,-1.2,-0.6,0,0.6,1.2,1.8] [--scan-refine 0]
-//!         [--relative-epsilon 0]
+//!         [--material-grid 8] [--material-levels 1] [--tv-weight 1e-5] [--tv-saturation 0.1]
+//!         [--scan -1.8,-1.2,-0.6,0,0.6,1.2,1.8] [--scan-refine 0] [--ramp]
+//!         [--relative-epsilon 0] [--velocity-relative-epsilon 0] [--velocity-curvature 0]
 //!         [--frames 13] [--per-cell 2] [--checker 0.05] [--squash]
 //!         [--out out/fit_known_truth]
 //!
 //! Truth: two regions, E = 5·10⁴ Pa for x < 0.5 and 3·10⁵ Pa beyond (`--global`: 5·10⁴ Pa
-//! everywhere). Starts 1.5 decades below the truth's mean log₁₀ E. Prints mean |Δlog₁₀ E| over
-//! the moving (not anchored) particles, the difference of their medians, the wall time and the
-//! peak resident memory. `--per-cell 1` fits the jelly with one particle per grid cell (about
+//! everywhere; `--ramp`: log₁₀ E linear in x between the two, a smooth truth). Starts 1.5
+//! decades below the truth's mean log₁₀ E. Prints mean |Δlog₁₀ E| over the moving (not
+//! anchored) particles, the difference of their medians, the wall time and the peak
+//! resident memory. `--per-cell 1` fits the jelly with one particle per grid cell (about
 //! 2,000 particles) instead of the scene's two (15,830). `--checker S` paints the jelly in a
 //! checker of cubes of side S (domain units) for the video and the fit: the plain red jelly
 //! shows the camera little more than its outline, a painted one its surface's motion too.
@@ -74,8 +76,12 @@ fn jelly(per_cell: u32, checker: Option<f32>, out: &std::path::Path) -> Result<P
 fn main() -> Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    const FLAGS: [&str; 18] = [
+    const FLAGS: [&str; 22] = [
+        "--velocity-curvature",
+        "--velocity-relative-epsilon",
         "--global",
+        "--ramp",
+        "--tv-saturation",
         "--squash",
         "--width",
         "--velocity-iterations",
@@ -109,10 +115,23 @@ fn main() -> Result<()> {
     let material_grid = arg(&args, "--material-grid", d.material_grid)?;
     let material_levels = arg(&args, "--material-levels", d.material_levels)?;
     let tv_weight = arg(&args, "--tv-weight", d.tv_weight)?;
+    let tv_saturation: f64 = arg(&args, "--tv-saturation", 0.0)?;
+    let tv_saturation = (tv_saturation > 0.0).then_some(tv_saturation);
+    let ramp = args.iter().any(|a| a == "--ramp");
+    anyhow::ensure!(
+        !(ramp && global),
+        "--ramp and --global are two different truths"
+    );
     let scan = arg(&args, "--scan", "-1.8,-1.2,-0.6,0,0.6,1.2,1.8".to_string())?;
     let frames: usize = arg(&args, "--frames", 13)?;
     let scan_refine = arg(&args, "--scan-refine", d.scan_refine)?;
     let relative_epsilon = arg(&args, "--relative-epsilon", d.relative_epsilon)?;
+    let velocity_curvature = arg(&args, "--velocity-curvature", d.velocity_curvature)?;
+    let velocity_relative_epsilon = arg(
+        &args,
+        "--velocity-relative-epsilon",
+        d.velocity_relative_epsilon,
+    )?;
     let per_cell: u32 = arg(&args, "--per-cell", 2)?;
     let checker: f32 = arg(&args, "--checker", 0.0)?;
     let checker = (checker > 0.0).then_some(checker);
@@ -126,10 +145,14 @@ fn main() -> Result<()> {
     let (_, camera) = conditioning_camera(&scene, None, width, height)?;
     let truth = Truth::new(
         &scene,
-        |p| match (global, p.x < 0.5) {
-            (true, _) => 5.0e4,
-            (false, true) => 5.0e4,
-            (false, false) => 3.0e5,
+        |p| match (global, ramp, p.x < 0.5) {
+            (true, _, _) => 5.0e4,
+            (_, true, _) => {
+                let t = ((p.x - 0.3) / 0.4).clamp(0.0, 1.0);
+                10f32.powf(5e4f32.log10() * (1.0 - t) + 3e5f32.log10() * t)
+            }
+            (false, false, true) => 5.0e4,
+            (false, false, false) => 3.0e5,
         },
         |p| {
             let h = (p.y - 0.3) / 0.25;
@@ -176,9 +199,12 @@ fn main() -> Result<()> {
             material_grid,
             material_levels,
             tv_weight,
+            tv_saturation,
             scan,
             scan_refine,
             relative_epsilon,
+            velocity_relative_epsilon,
+            velocity_curvature,
             restart: true,
             stop_after: None,
             render_backward: Default::default(),
@@ -198,6 +224,8 @@ fn main() -> Result<()> {
         "truth: {}, {}{}",
         if global {
             "global E = 5e4 Pa"
+        } else if ramp {
+            "a ramp, log10 E linear in x from 5e4 Pa (x = 0.3) to 3e5 Pa (x = 0.7)"
         } else {
             "two regions, 5e4 | 3e5 Pa (x < 0.5 | beyond)"
         },

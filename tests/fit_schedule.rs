@@ -120,3 +120,80 @@ fn refinement_rounds_close_in_on_the_best_candidate() {
     let s = FitState::new(single, &rest, &vec![false; rest.len()], 4.5).unwrap();
     assert_eq!(s.candidate_count(), 1);
 }
+
+#[test]
+fn each_optimiser_gets_its_relative_epsilon() {
+    let settings = FitSettings {
+        scan_offsets: vec![-0.5, 0.5],
+        scan_refine: 0,
+        velocity_iterations: 1,
+        material_iterations: 12,
+        velocity_refit: 2,
+        material_levels: 2,
+        relative_epsilon: 0.2,
+        velocity_relative_epsilon: 0.3,
+        ..Default::default()
+    };
+    let rest = points();
+    let mut s = FitState::new(settings, &rest, &vec![false; rest.len()], 4.5).unwrap();
+    let check = |s: &FitState, when: &str| {
+        assert_eq!(s.adam_velocity.config().relative_epsilon, 0.3, "{when}");
+        assert_eq!(s.adam_material.config().relative_epsilon, 0.2, "{when}");
+    };
+    check(&s, "new");
+    for c in 0..2 {
+        s.begin_candidate(c).unwrap();
+        check(&s, "a candidate");
+        s.end_candidate(c, c as f64).unwrap();
+    }
+    check(&s, "the material stage");
+    for it in s.scan_iterations()..s.total_iterations() {
+        s.enter_level(it).unwrap();
+        check(&s, "a level");
+    }
+    // A velocity step: x seen strongly, z (along the line of sight) a million times more
+    // weakly. Plain Adam moves both by about the learning rate; with the relative ε the
+    // weak one barely moves.
+    let grad = vec![Vec3::new(1.0, 0.0, 1e-6); rest.len()];
+    for (r, weak_moves) in [(0.0, true), (0.3, false)] {
+        let settings = FitSettings {
+            velocity_relative_epsilon: r,
+            warmup: 0,
+            ..Default::default()
+        };
+        let mut s = FitState::new(settings, &rest, &vec![false; rest.len()], 4.5).unwrap();
+        s.step_velocity(&rest, &grad).unwrap();
+        let v = s.velocities(&rest).unwrap();
+        let (x, z) = v.iter().fold((0f32, 0f32), |(x, z), v| {
+            (x.max(v.x.abs()), z.max(v.z.abs()))
+        });
+        assert!(x > 0.05, "r = {r}: x moved {x}");
+        assert_eq!(z > 0.5 * x, weak_moves, "r = {r}: x moved {x}, z {z}");
+    }
+}
+
+#[test]
+fn bad_priors_are_refused() {
+    let rest = points();
+    for (settings, name) in [
+        (
+            FitSettings {
+                velocity_curvature: -1.0,
+                ..Default::default()
+            },
+            "velocity_curvature = -1",
+        ),
+        (
+            FitSettings {
+                tv_saturation: Some(0.0),
+                ..Default::default()
+            },
+            "tv_saturation = 0",
+        ),
+    ] {
+        let err = FitState::new(settings, &rest, &vec![false; rest.len()], 4.5)
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(name), "{err}");
+    }
+}

@@ -4,7 +4,7 @@
 mod common;
 
 use glam::Vec3;
-use physdreamer::field::{log10_gradient, FieldError, StiffnessField, TotalVariation};
+use physdreamer::field::{log10_gradient, Curvature, FieldError, StiffnessField, TotalVariation};
 use physdreamer::material::MaterialField;
 use physdreamer::optimiser::{Adam, AdamConfig};
 use physdreamer::ParticleSet;
@@ -104,28 +104,32 @@ fn total_variation_gradient_matches_differences() {
     let tv = TotalVariation {
         weight: 0.3,
         epsilon: 0.05,
+        saturation: None,
     };
     assert_eq!(tv.evaluate(&field).unwrap(), (0.0, vec![0.0; field.len()]));
     let values: Vec<f64> = (0..field.len())
         .map(|_| rng.random_range(4.0..6.0))
         .collect();
-    field.set_values(&values).unwrap();
-    let (_, grad) = tv.evaluate(&field).unwrap();
-    let mut worst: f64 = 0.0;
-    for i in 0..field.len() {
-        let h = 1e-4;
-        let mut at = |d: f64| {
-            let mut v = values.clone();
-            v[i] += d;
-            field.set_values(&v).unwrap();
-            tv.evaluate(&field).unwrap().0
-        };
-        let fd = (8.0 * (at(h) - at(-h)) - (at(2.0 * h) - at(-2.0 * h))) / (12.0 * h);
-        let rel = (fd - grad[i]).abs() / grad[i].abs().max(1e-12);
-        worst = worst.max(rel);
-        assert!(rel < 1e-6, "node {i}: analytic {}, central {fd}", grad[i]);
+    for saturation in [None, Some(0.2)] {
+        let tv = TotalVariation { saturation, ..tv };
+        field.set_values(&values).unwrap();
+        let (_, grad) = tv.evaluate(&field).unwrap();
+        let mut worst: f64 = 0.0;
+        for i in 0..field.len() {
+            let h = 1e-4;
+            let mut at = |d: f64| {
+                let mut v = values.clone();
+                v[i] += d;
+                field.set_values(&v).unwrap();
+                tv.evaluate(&field).unwrap().0
+            };
+            let fd = (8.0 * (at(h) - at(-h)) - (at(2.0 * h) - at(-2.0 * h))) / (12.0 * h);
+            let rel = (fd - grad[i]).abs() / grad[i].abs().max(1e-12);
+            worst = worst.max(rel);
+            assert!(rel < 1e-6, "node {i}: analytic {}, central {fd}", grad[i]);
+        }
+        eprintln!("total variation {saturation:?}: largest relative gradient error {worst:.1e}");
     }
-    eprintln!("total variation: largest relative gradient error {worst:.1e}");
     // A step of 1 between the halves along x: one crossing edge per (j, k) row.
     let step: Vec<f64> = (0..field.len())
         .map(|n| if n % 4 < 2 { 4.0 } else { 5.0 })
@@ -133,12 +137,68 @@ fn total_variation_gradient_matches_differences() {
     field.set_values(&step).unwrap();
     let want = 0.3 * 15.0 * ((1.0f64 + 0.05 * 0.05).sqrt() - 0.05);
     assert!((tv.evaluate(&field).unwrap().0 - want).abs() < 1e-12);
-    for (weight, epsilon) in [(-1.0, 0.1), (1.0, 0.0), (f64::NAN, 0.1)] {
-        let e = TotalVariation { weight, epsilon }
-            .evaluate(&field)
-            .unwrap_err();
+    for (weight, epsilon, saturation) in [
+        (-1.0, 0.1, None),
+        (1.0, 0.0, None),
+        (f64::NAN, 0.1, None),
+        (1.0, 0.1, Some(0.0)),
+        (1.0, 0.1, Some(f64::INFINITY)),
+    ] {
+        let e = TotalVariation {
+            weight,
+            epsilon,
+            saturation,
+        }
+        .evaluate(&field)
+        .unwrap_err();
         assert!(e.to_string().contains("total variation"), "{e}");
     }
+}
+
+#[test]
+fn saturating_total_variation_prefers_a_step_to_a_ramp() {
+    // One row of 6 nodes along x rising by 1: a step between nodes 2 and 3, or a ramp
+    // over nodes 1..=4 (the same rise in four equal parts, monotone).
+    let mut field = StiffnessField::new(Vec3::ZERO, Vec3::ONE, [6, 2, 2], 4.0).unwrap();
+    let profile = |ramp: bool| -> Vec<f64> {
+        (0..24)
+            .map(|n| {
+                let i = (n % 6) as f64;
+                if ramp {
+                    4.0 + ((i - 1.0) / 4.0).clamp(0.0, 1.0)
+                } else if i < 3.0 {
+                    4.0
+                } else {
+                    5.0
+                }
+            })
+            .collect()
+    };
+    let cost = |field: &mut StiffnessField, ramp: bool, saturation| {
+        field.set_values(&profile(ramp)).unwrap();
+        TotalVariation {
+            weight: 1.0,
+            epsilon: 1e-9,
+            saturation,
+        }
+        .evaluate(field)
+        .unwrap()
+        .0
+    };
+    // plain: both cost the rise on each of the 4 rows (ε → 0)
+    let (step, ramp) = (cost(&mut field, false, None), cost(&mut field, true, None));
+    assert!(
+        (step - 4.0).abs() < 1e-6 && (ramp - 4.0).abs() < 1e-6,
+        "{step} {ramp}"
+    );
+    // saturating with s = 0.1: a step costs 4·0.1·ln 11, a ramp 16·0.1·ln 3.5
+    let (step, ramp) = (
+        cost(&mut field, false, Some(0.1)),
+        cost(&mut field, true, Some(0.1)),
+    );
+    assert!((step - 0.4 * 11f64.ln()).abs() < 1e-6, "{step}");
+    assert!((ramp - 1.6 * 3.5f64.ln()).abs() < 1e-6, "{ramp}");
+    assert!(step < 0.5 * ramp);
 }
 
 #[test]
@@ -281,6 +341,7 @@ fn adam_recovers_a_field_through_the_adjoint() {
     let tv = TotalVariation {
         weight: 1e-5,
         epsilon: 0.01,
+        saturation: None,
     };
     let mse = |f: &StiffnessField| {
         let s = f.sample(&points).unwrap();
@@ -370,4 +431,71 @@ fn resampling_keeps_the_field() {
         field.resampled([1, 4, 4]),
         Err(FieldError::Dims { .. })
     ));
+}
+
+#[test]
+fn curvature_spares_affine_motion_and_matches_differences() {
+    let mut rng = common::rng("curvature_spares_affine_motion_and_matches_differences");
+    let mut field = StiffnessField::new(Vec3::ZERO, Vec3::ONE, [4, 3, 5], 3.0)
+        .unwrap()
+        .with_range(-30.0, 30.0)
+        .unwrap();
+    let curvature = Curvature { weight: 0.7 };
+    // any affine function of the node position costs nothing
+    let [nx, ny, nz] = field.dims();
+    let (a, b, c, d): (f64, f64, f64, f64) = (
+        rng.random_range(-3.0..3.0),
+        rng.random_range(-3.0..3.0),
+        rng.random_range(-3.0..3.0),
+        rng.random_range(-3.0..3.0),
+    );
+    let mut affine = vec![0.0; field.len()];
+    for k in 0..nz {
+        for j in 0..ny {
+            for i in 0..nx {
+                let p = field.node_position(i, j, k);
+                affine[field.index(i, j, k)] = a + b * p[0] + c * p[1] + d * p[2];
+            }
+        }
+    }
+    field.set_values(&affine).unwrap();
+    let (value, grad) = curvature.evaluate(&field).unwrap();
+    assert!(value.abs() < 1e-20, "affine field costs {value}");
+    assert!(grad.iter().all(|g| g.abs() < 1e-10), "{grad:?}");
+    // random values: the gradient against central differences (the term is quadratic, so
+    // they agree to rounding)
+    let values: Vec<f64> = (0..field.len())
+        .map(|_| rng.random_range(-2.0..2.0))
+        .collect();
+    field.set_values(&values).unwrap();
+    let (_, grad) = curvature.evaluate(&field).unwrap();
+    for i in 0..field.len() {
+        let h = 1e-3;
+        let mut at = |dv: f64| {
+            let mut v = values.clone();
+            v[i] += dv;
+            field.set_values(&v).unwrap();
+            curvature.evaluate(&field).unwrap().0
+        };
+        let fd = (at(h) - at(-h)) / (2.0 * h);
+        assert!(
+            (fd - grad[i]).abs() < 1e-8 * (1.0 + grad[i].abs()),
+            "node {i}: analytic {}, central {fd}",
+            grad[i]
+        );
+    }
+    // a bump: 0, 1, 0 along x on a 3 x 2 x 2 grid: four rows of (0 − 2 + 0)² = 4
+    let mut bump = StiffnessField::new(Vec3::ZERO, Vec3::ONE, [3, 2, 2], 3.0)
+        .unwrap()
+        .with_range(-30.0, 30.0)
+        .unwrap();
+    let v: Vec<f64> = (0..12)
+        .map(|n| if n % 3 == 1 { 1.0 } else { 0.0 })
+        .collect();
+    bump.set_values(&v).unwrap();
+    assert!((curvature.evaluate(&bump).unwrap().0 - 0.7 * 16.0).abs() < 1e-12);
+    for weight in [-1.0, f64::NAN, f64::INFINITY] {
+        let e = Curvature { weight }.evaluate(&bump).unwrap_err();
+        assert!(e.to_string().contains("curvature weight"), "{e}");
+    }
 }

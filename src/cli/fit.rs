@@ -55,6 +55,11 @@ pub struct FitArgs {
     /// Weight of the total-variation term on the log10 E grid.
     #[arg(long, default_value_t = FitSettings::default().tv_weight)]
     pub tv_weight: f64,
+    /// Saturation (decades) of the total-variation term: each edge of the grid costs
+    /// s·ln(1 + |Δ|/s), so one sharp boundary between uniform parts costs less than a ramp
+    /// (default: plain total variation, which charges both the same).
+    #[arg(long)]
+    pub tv_saturation: Option<f64>,
     /// Nodes per axis of the log10 E grid.
     #[arg(long, default_value_t = FitSettings::default().material_grid)]
     pub material_grid: usize,
@@ -77,6 +82,14 @@ pub struct FitArgs {
     /// node's take proportionally smaller steps (0: plain Adam).
     #[arg(long, default_value_t = FitSettings::default().relative_epsilon)]
     pub relative_epsilon: f64,
+    /// Relative epsilon of the velocity grids' Adam (both stages): velocity the video barely
+    /// sees stays near zero (0: plain Adam).
+    #[arg(long, default_value_t = FitSettings::default().velocity_relative_epsilon)]
+    pub velocity_relative_epsilon: f64,
+    /// Weight of the curvature term on the velocity grids (squared second differences along
+    /// each axis; an affine motion, a sway or a turn, costs nothing).
+    #[arg(long, default_value_t = FitSettings::default().velocity_curvature)]
+    pub velocity_curvature: f64,
     /// Ignore an existing checkpoint and start again.
     #[arg(long)]
     pub restart: bool,
@@ -144,9 +157,12 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
         material_grid: a.material_grid,
         material_levels: a.material_levels,
         tv_weight: a.tv_weight,
+        tv_saturation: a.tv_saturation,
         scan_offsets: parse_offsets(&a.scan)?,
         scan_refine: a.scan_refine,
         relative_epsilon: a.relative_epsilon,
+        velocity_relative_epsilon: a.velocity_relative_epsilon,
+        velocity_curvature: a.velocity_curvature,
         log10_e_start: a.young_start.map(f64::log10),
         frames: Some(frames),
         ..Default::default()

@@ -23,15 +23,24 @@
 //! **Regulariser:** [`TotalVariation`] is a smoothed anisotropic total variation over the grid
 //! edges, `weight·Σ (sqrt((v_a − v_b)² + ε²) − ε)` over every pair of nodes adjacent along x, y
 //! or z: it favours piecewise-constant fields (sharp material boundaries survive) and is
-//! differentiable everywhere; a constant field costs 0.
+//! differentiable everywhere; a constant field costs 0. With a saturation `s` each edge costs
+//! `s·ln(1 + t/s)` of its smoothed difference `t` instead: concave in `t`, so one sharp jump
+//! between two uniform parts costs less than the same rise spread over a ramp of several cells
+//! (plain total variation charges both the same, and leaves the choice to the data).
+//!
+//! **Velocity prior:** the fit keeps its initial-velocity grids in the same type (values in
+//! m/s); [`Curvature`], the squared second differences along each axis, keeps them smooth
+//! without charging any affine motion.
 
 use glam::Vec3;
 
 use crate::material::MaterialField;
 use crate::particles::ParticleSet;
 
+mod curvature;
 mod total_variation;
 
+pub use curvature::Curvature;
 pub use total_variation::TotalVariation;
 
 /// Default bounds of `log10 E` (E in Pa).

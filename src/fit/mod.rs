@@ -18,7 +18,7 @@ pub mod known_truth;
 pub mod output;
 pub mod run;
 
-use crate::field::{StiffnessField, TotalVariation};
+use crate::field::{Curvature, StiffnessField, TotalVariation};
 use crate::loss::ImageLoss;
 use crate::optimiser::{Adam, AdamConfig, Decay, Schedule};
 use crate::scene::Scene;
@@ -74,6 +74,11 @@ pub struct FitSettings {
     pub velocity_refit: u32,
     /// Weight of the total-variation term on the log₁₀ E grid.
     pub tv_weight: f64,
+    /// Saturation (decades) of the total-variation term ([`TotalVariation::saturation`]):
+    /// `None` is plain total variation; a value makes one sharp boundary between uniform
+    /// parts cheaper than a ramp.
+    #[serde(default)]
+    pub tv_saturation: Option<f64>,
     /// SSIM weight w of the loss in each stage.
     pub ssim_weight_velocity: f64,
     pub ssim_weight_material: f64,
@@ -87,6 +92,20 @@ pub struct FitSettings {
     /// wandering (a wandering stiff node also sets the substep count of the whole clip).
     #[serde(default)]
     pub relative_epsilon: f64,
+    /// Relative ε of the velocity grids' optimiser, in both stages: velocity components the
+    /// video barely sees (along the line of sight, inside the object) stay near zero instead
+    /// of each node moving by about the learning rate every step. Such invisible velocity
+    /// strains the object where the truth does not, and the E grid bends to make up for it.
+    #[serde(default)]
+    pub velocity_relative_epsilon: f64,
+    /// Weight of the curvature term on each velocity grid ([`Curvature`]: squared second
+    /// differences along each axis), in both stages. A sway, a turn or a shear costs
+    /// nothing; velocity that turns back and forth between nodes costs most. The video sees
+    /// little of the velocity along the line of sight or inside the object, and without
+    /// the term the grids fill with motion the truth does not have, which the E grid then
+    /// bends to make up for.
+    #[serde(default)]
+    pub velocity_curvature: f64,
     /// Target frames after frame 0 (default: all of the video, at most 13).
     pub frames: Option<usize>,
 }
@@ -109,11 +128,14 @@ impl Default for FitSettings {
             log10_e_start: None,
             velocity_refit: 10,
             tv_weight: 1e-5,
+            tv_saturation: None,
             ssim_weight_velocity: 0.5,
             ssim_weight_material: 0.9,
             warmup: 5,
             clip_norm: 1.0,
             relative_epsilon: 0.1,
+            velocity_relative_epsilon: 0.1,
+            velocity_curvature: 1e-4,
             frames: None,
         }
     }
@@ -166,8 +188,8 @@ pub struct FitState {
     pub scan_round_centre: Option<f64>,
 }
 
-/// The optimiser of a stage: `lr`, `iterations` for its schedule, and the relative ε
-/// (`material` only: the E grid's).
+/// The optimiser of a stage: `lr`, `iterations` for its schedule, and the relative ε of the
+/// E grid (`material`) or of the velocity grids.
 fn adam(lr: f64, iterations: u32, s: &FitSettings, len: usize, material: bool) -> Result<Adam> {
     let iterations = iterations.max(1) as u64;
     let config = AdamConfig {
@@ -180,7 +202,11 @@ fn adam(lr: f64, iterations: u32, s: &FitSettings, len: usize, material: bool) -
             final_fraction: 0.1,
         },
         clip_norm: Some(s.clip_norm),
-        relative_epsilon: if material { s.relative_epsilon } else { 0.0 },
+        relative_epsilon: if material {
+            s.relative_epsilon
+        } else {
+            s.velocity_relative_epsilon
+        },
         ..Default::default()
     };
     Ok(Adam::new(config, len)?)
@@ -222,6 +248,17 @@ impl FitState {
                 "fit settings: material_levels = {}: must be 1..=6",
                 settings.material_levels
             );
+        }
+        if !(settings.velocity_curvature.is_finite() && settings.velocity_curvature >= 0.0) {
+            bail!(
+                "fit settings: velocity_curvature = {}: must be finite and ≥ 0",
+                settings.velocity_curvature
+            );
+        }
+        if let Some(s) = settings.tv_saturation {
+            if !(s.is_finite() && s > 0.0) {
+                bail!("fit settings: tv_saturation = {s}: must be finite and > 0");
+            }
         }
         if settings.scan_offsets.is_empty() {
             bail!("fit settings: at least one scan offset is needed (0 for none)");
@@ -471,13 +508,23 @@ impl FitState {
             let d: Vec<f64> = d_v0.iter().map(|v| v[c] as f64).collect();
             grad.extend(self.velocity[c].adjoint(rest, &d)?);
         }
+        let curvature = Curvature {
+            weight: self.settings.velocity_curvature,
+        };
+        let n = self.velocity[0].len();
+        for c in 0..3 {
+            let (_, g) = curvature.evaluate(&self.velocity[c])?;
+            grad[c * n..(c + 1) * n]
+                .iter_mut()
+                .zip(&g)
+                .for_each(|(a, b)| *a += b);
+        }
         let mut values: Vec<f64> = self
             .velocity
             .iter()
             .flat_map(|f| f.values().to_vec())
             .collect();
         self.adam_velocity.step(&mut values, &grad)?;
-        let n = self.velocity[0].len();
         for c in 0..3 {
             self.velocity[c].set_values(&values[c * n..(c + 1) * n])?;
             self.velocity[c].clamp();
@@ -495,6 +542,7 @@ impl FitState {
         let mut grad = self.field.adjoint(rest, &d)?;
         let tv = TotalVariation {
             weight: self.settings.tv_weight,
+            saturation: self.settings.tv_saturation,
             ..Default::default()
         };
         let (tv_value, tv_grad) = tv.evaluate(&self.field)?;
