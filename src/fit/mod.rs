@@ -94,16 +94,14 @@ pub struct FitSettings {
     pub relative_epsilon: f64,
     /// Relative ε of the velocity grids' optimiser, in both stages: velocity components the
     /// video barely sees (along the line of sight, inside the object) stay near zero instead
-    /// of each node moving by about the learning rate every step. Such invisible velocity
-    /// strains the object where the truth does not, and the E grid bends to make up for it.
+    /// of each node moving by about the learning rate every step.
     #[serde(default)]
     pub velocity_relative_epsilon: f64,
     /// Weight of the curvature term on each velocity grid ([`Curvature`]: squared second
     /// differences along each axis), in both stages. A sway, a turn or a shear costs
     /// nothing; velocity that turns back and forth between nodes costs most. The video sees
-    /// little of the velocity along the line of sight or inside the object, and without
-    /// the term the grids fill with motion the truth does not have, which the E grid then
-    /// bends to make up for.
+    /// little of the velocity along the line of sight or inside the object; without the
+    /// term the grids fill with motion the truth does not have (docs/benchmarks.md).
     #[serde(default)]
     pub velocity_curvature: f64,
     /// Target frames after frame 0 (default: all of the video, at most 13).
