@@ -501,21 +501,17 @@ impl FitState {
     /// One Adam step on the velocity grids from d loss / d v₀ per particle (anchored
     /// particles' entries must be zero).
     pub fn step_velocity(&mut self, rest: &[Vec3], d_v0: &[Vec3]) -> Result<()> {
-        let mut grad = Vec::with_capacity(3 * self.velocity[0].len());
-        for c in 0..3 {
-            let d: Vec<f64> = d_v0.iter().map(|v| v[c] as f64).collect();
-            grad.extend(self.velocity[c].adjoint(rest, &d)?);
-        }
         let curvature = Curvature {
             weight: self.settings.velocity_curvature,
         };
         let n = self.velocity[0].len();
+        let mut grad = Vec::with_capacity(3 * n);
         for c in 0..3 {
-            let (_, g) = curvature.evaluate(&self.velocity[c])?;
-            grad[c * n..(c + 1) * n]
-                .iter_mut()
-                .zip(&g)
-                .for_each(|(a, b)| *a += b);
+            let d: Vec<f64> = d_v0.iter().map(|v| v[c] as f64).collect();
+            let mut g = self.velocity[c].adjoint(rest, &d)?;
+            let (_, prior) = curvature.evaluate(&self.velocity[c])?;
+            g.iter_mut().zip(&prior).for_each(|(a, b)| *a += b);
+            grad.extend(g);
         }
         let mut values: Vec<f64> = self
             .velocity
