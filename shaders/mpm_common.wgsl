@@ -230,8 +230,12 @@ fn lame(e: f32, nu: f32) -> vec2<f32> {
     return vec2<f32>(mu, lambda);
 }
 
-// Jacobi rotation zeroing s[p][q] of symmetric s; accumulates it into v.
-fn jacobi_pair(s: ptr<function, mat3x3<f32>>, v: ptr<function, mat3x3<f32>>, p: i32, q: i32) {
+// Jacobi rotation zeroing s[p][q] of symmetric s (r is the third index); accumulates it into
+// v. With J the identity but J[p][p] = J[q][q] = c, J[q][p] = sn (row p, column q) and
+// J[p][q] = -sn, s <- J^T s J and v <- v J, written out for the entries that change:
+// s_pp -= t s_pq, s_qq += t s_pq, s_pq = 0, (s_rp, s_rq) <- (c s_rp - sn s_rq, sn s_rp + c s_rq),
+// and the same mix of v's columns p and q.
+fn jacobi_pair(s: ptr<function, mat3x3<f32>>, v: ptr<function, mat3x3<f32>>, p: i32, q: i32, r: i32) {
     let spq = (*s)[q][p];
     if (abs(spq) < 1e-30) {
         return;
@@ -241,13 +245,22 @@ fn jacobi_pair(s: ptr<function, mat3x3<f32>>, v: ptr<function, mat3x3<f32>>, p: 
     let tt = select(t, 1.0, theta == 0.0);
     let c = 1.0 / sqrt(tt * tt + 1.0);
     let sn = tt * c;
-    var j = mat3x3<f32>(vec3<f32>(1.0, 0.0, 0.0), vec3<f32>(0.0, 1.0, 0.0), vec3<f32>(0.0, 0.0, 1.0));
-    j[p][p] = c;
-    j[q][q] = c;
-    j[q][p] = sn;   // row p, column q
-    j[p][q] = -sn;  // row q, column p
-    *s = transpose(j) * (*s) * j;
-    *v = (*v) * j;
+    let srp = (*s)[p][r];
+    let srq = (*s)[q][r];
+    let new_rp = c * srp - sn * srq;
+    let new_rq = sn * srp + c * srq;
+    (*s)[p][p] = (*s)[p][p] - tt * spq;
+    (*s)[q][q] = (*s)[q][q] + tt * spq;
+    (*s)[q][p] = 0.0;
+    (*s)[p][q] = 0.0;
+    (*s)[p][r] = new_rp;
+    (*s)[r][p] = new_rp;
+    (*s)[q][r] = new_rq;
+    (*s)[r][q] = new_rq;
+    let vp = (*v)[p];
+    let vq = (*v)[q];
+    (*v)[p] = c * vp - sn * vq;
+    (*v)[q] = sn * vp + c * vq;
 }
 
 fn any_orthogonal(u: vec3<f32>) -> vec3<f32> {
@@ -277,9 +290,9 @@ fn svd_of(f: mat3x3<f32>) -> Svd {
         if (off <= 1e-14 * diag) {
             break;
         }
-        jacobi_pair(&s, &v, 0, 1);
-        jacobi_pair(&s, &v, 0, 2);
-        jacobi_pair(&s, &v, 1, 2);
+        jacobi_pair(&s, &v, 0, 1, 2);
+        jacobi_pair(&s, &v, 0, 2, 1);
+        jacobi_pair(&s, &v, 1, 2, 0);
     }
     // Sort eigenvalues (squared singular values) descending, with V's columns.
     var ev = vec3<f32>(s[0][0], s[1][1], s[2][2]);
