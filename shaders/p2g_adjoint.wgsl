@@ -18,6 +18,12 @@ fn p2g_adjoint(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let rec = records[slot[p]];
+    if (rec.xg_m.w < 0.0) {
+        // Anchored: every node the particle touches is stopped, and a stopped node's adjoint
+        // is zero (grid_update_adjoint), so the gather would add nothing.
+        a_adj[p] = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
+        return;
+    }
     let xg = rec.xg_m.xyz;
     let m = abs(rec.xg_m.w);
     let mv = rec.mv_a.xyz;
