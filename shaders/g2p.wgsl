@@ -25,19 +25,19 @@ fn g2p(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (p >= params.n_particles) {
         return;
     }
-    let cell = particle_bin[p].x;
-    cell_count[cell] = 0u;
-    rows[cell / params.res] = 0u;
     var pt: Particle;
     pt.x = particles_in[p].x;
     pt.f = particles_in[p].f;
     let c = ctl[p];
-    if ((c.flags & FLAG_ANCHORED) != 0u) {
+    if ((c.flags & FLAG_ANCHORED) != 0u) { // not binned (NOT_BINNED)
         pt.v = vec4<f32>(0.0);
         pt.c = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
         particles_out[p] = pt;
         return;
     }
+    let cell = particle_bin[p].x;
+    cell_count[cell] = 0u;
+    rows[cell / params.res] = 0u;
     let s = stencil(pt.x.xyz * params.inv_dx, params.res);
     var v = vec3<f32>(0.0);
     var b = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));

@@ -34,11 +34,11 @@ fn g2p_adjoint(@builtin(global_invocation_id) gid: vec3<u32>) {
     rec.a2 = vec4<f32>(0.0);
     let c = ctl[p];
     if ((c.flags & FLAG_ANCHORED) != 0u) {
-        // x' = x, F' = F; v' and C' are zero whatever the grid does.
+        // x' = x, F' = F; v' and C' are zero whatever the grid does. No record: anchored
+        // particles are not binned.
         out.x = a.x;
         out.f = a.f;
         adj_in[p] = out;
-        records[slot[p]] = rec;
         return;
     }
     var xo = a.x.xyz;

@@ -1,5 +1,5 @@
 // The grid of one substep on the backward pass's tape: `store` copies the momentum, mass,
-// anchored mass and velocity of every node of the active blocks (after the grid update) to
+// anchor flag and velocity of every node of the active blocks (after the grid update) to
 // a compact list, block by block in active-list order; `load` puts them back before the
 // substep's adjoint stages, which then need not rerun P2G and the grid update. The tape
 // holds `arrayLength(tape) / 256` blocks; `store` skips blocks beyond that and records the

@@ -40,7 +40,7 @@ struct Particle {
 // (P2G is bound by loading these, so nothing is padded). A = m C - dt V (4 / dx^2) tau is
 // stored column-major across the spare lanes.
 struct P2gRecord {
-    xg_m: vec4<f32>,     // position in grid units; mass, negated for anchored particles
+    xg_m: vec4<f32>,     // position in grid units; mass (anchored particles have no record)
     mv_a: vec4<f32>,     // momentum m v; A[0][0]
     a1: vec4<f32>,       // A[0][1], A[0][2], A[1][0], A[1][1]
     a2: vec4<f32>,       // A[1][2], A[2][0], A[2][1], A[2][2]
@@ -54,7 +54,7 @@ fn record_affine(r: P2gRecord) -> mat3x3<f32> {
 struct GridMomentum {
     mv: vec3<f32>,
     m: f32,
-    m_anchor: f32,
+    m_anchor: f32,       // 1 where an anchored particle touches the node (anchor_mask), else 0
 }
 
 // Per-particle control: drag offset from the grab point and flag bits.
@@ -64,6 +64,11 @@ struct Ctl {
 }
 
 const FLAG_ANCHORED: u32 = 1u;
+
+// The cell (particle_bin) and record slot (slot) of an anchored particle: anchored particles
+// are not binned and have no P2G record. They never move, so what they do to the grid, stop
+// every node they touch, is a per-node mark (anchor_mask.wgsl) made when the state is set.
+const NOT_BINNED: u32 = 0xffffffffu;
 const FLAG_DRAGGED: u32 = 2u;
 
 // Cells are indexed row by row (x fastest), so the three cells under a row of a node's
@@ -191,7 +196,7 @@ fn bspline_d(fx: f32, o: i32) -> f32 {
 }
 
 // Which velocity components anchors, walls and the ground keep (1) or stop (0) at grid node
-// `node`, whose velocity after gravity and damping is `v_free`: any anchored mass stops the
+// `node`, whose velocity after gravity and damping is `v_free`: an anchored particle stops the
 // node, sticky walls stop it, slip walls stop the outward component, the ground stops it
 // (sticky) or its downward component (slip). The grid update multiplies by this mask; its
 // adjoint applies the same mask.

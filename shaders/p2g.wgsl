@@ -12,6 +12,7 @@
 @group(0) @binding(3) var<storage, read> records: array<P2gRecord>;
 @group(0) @binding(4) var<storage, read_write> grid: array<GridMomentum>;
 @group(0) @binding(5) var<storage, read> row_count: array<u32>; // particles per cell row
+@group(0) @binding(6) var<storage, read> anchor_mask: array<u32>; // per node: 1 if an anchor touches it
 
 // One lane per 4 x 2 nodes (y .. y + 3) x (z, z + 1) of an active 8 x 4 x 4 block.
 @compute @workgroup_size(16)
@@ -24,8 +25,6 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
     let x0 = max(node.x - 2, 0);
     let x1 = min(node.x, hi);
     var acc: array<vec4<f32>, 8>; // y + (k & 3), z + (k >> 2)
-    var ma0 = vec4<f32>(0.0);
-    var ma1 = vec4<f32>(0.0);
     for (var k = 0; k < 8; k++) {
         acc[k] = vec4<f32>(0.0);
     }
@@ -46,7 +45,7 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
                 let wy = vec4<f32>(bspline_at(d.y), bspline_at(d.y - 1.0), bspline_at(d.y - 2.0), bspline_at(d.y - 3.0));
                 let w0 = wy * (wx * bspline_at(d.z));
                 let w1 = wy * (wx * bspline_at(d.z - 1.0));
-                let m = abs(rec.xg_m.w);
+                let m = rec.xg_m.w;
                 let a = record_affine(rec);
                 let p0 = rec.mv_a.xyz - a * (d * params.dx);
                 let up = a[1] * params.dx;
@@ -59,10 +58,6 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
                 acc[5] += w1.y * vec4<f32>(p1 + up, m);
                 acc[6] += w1.z * vec4<f32>(p1 + 2.0 * up, m);
                 acc[7] += w1.w * vec4<f32>(p1 + 3.0 * up, m);
-                if (rec.xg_m.w < 0.0) {
-                    ma0 += w0 * m;
-                    ma1 += w1 * m;
-                }
             }
         }
     }
@@ -71,11 +66,11 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
         var g: GridMomentum;
         g.mv = acc[k].xyz;
         g.m = acc[k].w;
-        g.m_anchor = ma0[k];
+        g.m_anchor = f32(anchor_mask[i + 8u * k]);
         grid[i + 8u * k] = g;
         g.mv = acc[k + 4u].xyz;
         g.m = acc[k + 4u].w;
-        g.m_anchor = ma1[k];
+        g.m_anchor = f32(anchor_mask[i + 32u + 8u * k]);
         grid[i + 32u + 8u * k] = g;
     }
 }

@@ -17,15 +17,16 @@ fn p2g_adjoint(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (p >= params.n_particles) {
         return;
     }
-    let rec = records[slot[p]];
-    if (rec.xg_m.w < 0.0) {
-        // Anchored: every node the particle touches is stopped, and a stopped node's adjoint
-        // is zero (grid_update_adjoint), so the gather would add nothing.
+    let sl = slot[p];
+    if (sl == NOT_BINNED) {
+        // Anchored: no record, and every node the particle touches is stopped, so its
+        // adjoint is zero (grid_update_adjoint): P2G passes nothing back to the particle.
         a_adj[p] = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
         return;
     }
+    let rec = records[sl];
     let xg = rec.xg_m.xyz;
-    let m = abs(rec.xg_m.w);
+    let m = rec.xg_m.w;
     let mv = rec.mv_a.xyz;
     let a = record_affine(rec);
     let s = stencil(xg, params.res);

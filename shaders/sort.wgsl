@@ -1,6 +1,6 @@
 // Cell binning of the particles, without float atomics: count particles per grid cell,
 // prefix-sum the counts row by row (rows without particles are skipped), and list each
-// cell's particles. The order inside a cell
+// cell's particles; anchored particles are left out (see NOT_BINNED). The order inside a cell
 // (from atomicAdd) is not deterministic; the stress stage ranks by particle index, so
 // everything downstream is. Also lists the active node blocks for P2G and the grid.
 
@@ -13,11 +13,16 @@
 @group(0) @binding(6) var<storage, read_write> sorted_id: array<u32>;
 @group(0) @binding(7) var<storage, read_write> active_blocks: array<u32>; // dispatch args (3), list
 @group(0) @binding(8) var<storage, read_write> block_mark: array<atomic<u32>>; // per cell block
+@group(0) @binding(9) var<storage, read> ctl: array<Ctl>;
 
 @compute @workgroup_size(64)
 fn bin(@builtin(global_invocation_id) gid: vec3<u32>) {
     let p = gid.x;
     if (p >= params.n_particles) {
+        return;
+    }
+    if ((ctl[p].flags & FLAG_ANCHORED) != 0u) {
+        particle_bin[p] = vec2<u32>(NOT_BINNED, 0u);
         return;
     }
     let xg = particles[p].x.xyz * params.inv_dx;
@@ -165,7 +170,9 @@ fn scatter(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let bin = particle_bin[p];
-    sorted_id[cell_start[bin.x] + bin.y] = p;
+    if (bin.x != NOT_BINNED) {
+        sorted_id[cell_start[bin.x] + bin.y] = p;
+    }
 }
 
 // After P2G: empty the counts of the cells this substep used, ready for the next binning
@@ -177,6 +184,9 @@ fn unbin(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let cell = particle_bin[p].x;
+    if (cell == NOT_BINNED) {
+        return;
+    }
     atomicStore(&cell_count[cell], 0u);
     atomicStore(&rows[cell / params.res], 0u);
 }

@@ -1,7 +1,7 @@
 // Per particle: Kirchhoff stress of the elastic model and the P2G record
 // (mass, momentum, m C - dt V (4/dx^2) tau), written at the particle's place in the
 // cell-sorted order (cell start + rank of the particle index within its cell); that place is
-// kept in `slot` for the adjoint stages.
+// kept in `slot` for the adjoint stages. Anchored particles have none (slot NOT_BINNED).
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> particles: array<Particle>;
@@ -19,6 +19,10 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (p >= params.n_particles) {
         return;
     }
+    if ((ctl[p].flags & FLAG_ANCHORED) != 0u) {
+        slot[p] = NOT_BINNED;
+        return;
+    }
     let pt = particles[p];
     let xg = pt.x.xyz * params.inv_dx;
     let cell = cell_index(base_cell(xg, params.res), params.res);
@@ -33,10 +37,9 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     let m = mat.z;
     let tau = kirchhoff(pt.f, lm.x, lm.y, params.material);
     let k = params.dt * mat.w * 4.0 * params.inv_dx * params.inv_dx;
-    let anchored = (ctl[p].flags & FLAG_ANCHORED) != 0u;
     let a = m * pt.c - k * tau;
     var rec: P2gRecord;
-    rec.xg_m = vec4<f32>(xg, select(m, -m, anchored));
+    rec.xg_m = vec4<f32>(xg, m);
     rec.mv_a = vec4<f32>(m * pt.v.xyz, a[0].x);
     rec.a1 = vec4<f32>(a[0].yz, a[1].xy);
     rec.a2 = vec4<f32>(a[1].z, a[2]);

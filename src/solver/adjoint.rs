@@ -118,7 +118,14 @@ impl AdjointState {
         let gather = s.stages[2].bind(
             ctx,
             &s.params,
-            &[&s.active, &s.cell_start, &records, &grid_adj, &s.rows],
+            &[
+                &s.active,
+                &s.cell_start,
+                &records,
+                &grid_adj,
+                &s.rows,
+                &s.anchor_mask,
+            ],
         );
         let grid = s_grid.bind(ctx, &s.params, &[&s.active, &s.grid, &grid_adj, &node_adj]);
         let g2p = [0, 1].map(|i| {

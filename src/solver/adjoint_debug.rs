@@ -31,6 +31,7 @@ impl Solver {
         (self.time, self.step) = (time, step);
         let q = &self.ctx.queue;
         q.write_buffer(&self.particles[0], 0, bytemuck::cast_slice(state));
+        self.mark_anchors(0);
         Ok(off)
     }
 }

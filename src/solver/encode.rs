@@ -3,7 +3,7 @@
 use super::*;
 
 impl Solver {
-    fn params_for(&self, dt: f32) -> GpuParams {
+    pub(super) fn params_for(&self, dt: f32) -> GpuParams {
         let c = &self.cfg;
         let t = self.time as f32;
         let mut p = GpuParams {

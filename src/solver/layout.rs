@@ -96,14 +96,13 @@ pub struct GpuParams {
 /// Bytes per P2G record (WGSL `P2gRecord`) and per grid node momentum (`GridMomentum`).
 pub const P2G_RECORD_BYTES: u64 = 64;
 
-/// One P2G record read back: position in grid units, mass, anchored flag, momentum and the
-/// affine matrix A = m C - dt V (4 / dx^2) tau (see `shaders/mpm_common.wgsl`).
-pub fn unpack_record(r: &[f32; 16]) -> (Vec3, f32, bool, Vec3, Mat3) {
+/// One P2G record read back: position in grid units, mass, momentum and the affine matrix
+/// A = m C - dt V (4 / dx^2) tau (see `shaders/mpm_common.wgsl`).
+pub fn unpack_record(r: &[f32; 16]) -> (Vec3, f32, Vec3, Mat3) {
     let a = Mat3::from_cols_array(&[r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]]);
     (
         Vec3::new(r[0], r[1], r[2]),
-        r[3].abs(),
-        r[3] < 0.0,
+        r[3],
         Vec3::new(r[4], r[5], r[6]),
         a,
     )

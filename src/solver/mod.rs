@@ -14,6 +14,7 @@
 
 pub mod adjoint;
 mod adjoint_debug;
+mod anchor_mask;
 pub mod config;
 mod control;
 mod encode;
@@ -90,6 +91,9 @@ pub struct Solver {
     slot: wgpu::Buffer,
     cell_start: wgpu::Buffer,
     rows: wgpu::Buffer,
+    /// Per grid node: 1 where an anchored particle touches it ([`anchor_mask`]).
+    anchor_mask: wgpu::Buffer,
+    anchors: anchor_mask::Anchors,
     stages: [Stage; 5],
     groups: Groups,
     cur: usize,
@@ -171,6 +175,8 @@ impl Solver {
         let slot = ctx.storage("slot", n as u64 * 4, none);
         let grid = ctx.storage("grid", nodes * GRID_MOMENTUM_BYTES, none);
         let grid_v = ctx.storage("grid_v", nodes * 12, none);
+        let anchor_mask = ctx.storage("anchor_mask", nodes * 4, none);
+        let anchors = anchor_mask::Anchors::new(ctx, stride, &particles, &ctl, &anchor_mask)?;
         let stages = [
             sort::build(ctx)?,
             stress::build(ctx)?,
@@ -193,6 +199,7 @@ impl Solver {
                         &sorted_id,
                         &active,
                         &block_mark,
+                        &ctl,
                     ],
                 )
             }),
@@ -215,7 +222,7 @@ impl Solver {
             p2g: s_p2g.bind(
                 ctx,
                 &params,
-                &[&active, &cell_start, &records, &grid, &rows],
+                &[&active, &cell_start, &records, &grid, &rows, &anchor_mask],
             ),
             grid_update: s_grid.bind(ctx, &params, &[&active, &grid, &grid_v]),
             g2p: [0, 1].map(|i| {
@@ -258,6 +265,8 @@ impl Solver {
             records,
             slot,
             cell_start,
+            anchor_mask,
+            anchors,
             rows,
             stages,
             groups,
@@ -275,6 +284,7 @@ impl Solver {
         };
         solver.max_wave_speed =
             validate::max_wave_speed(&set.young, &set.poisson, &set.density, &set.anchored);
+        solver.mark_anchors(solver.cur);
         Ok(solver)
     }
 

@@ -13,6 +13,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "p2g",
         include_str!("../../shaders/p2g.wgsl"),
         &["p2g"],
-        &[U, R, R, R, W, R],
+        &[U, R, R, R, W, R, R],
     )
 }

@@ -43,7 +43,10 @@ pub struct RefParticle<T: Real = f64> {
     pub f: Matrix3<T>,
 }
 
-/// Grid node after P2G: momentum, mass, anchored mass.
+/// Grid node after P2G: momentum and mass of the particles that move, and the anchor flag (1
+/// where an anchored particle's weight is positive: the node is stopped). Anchored particles
+/// add no mass or momentum: they never move, and every node they touch is stopped whatever
+/// its mass, so the free particles' motion is the same as with their mass gathered.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RefNode<T: Real = f64> {
     pub mv: Vector3<T>,
@@ -217,6 +220,19 @@ impl<T: Real> Reference<T> {
         // P2G (scatter)
         self.grid.clear();
         for (p, pt) in self.particles.iter().enumerate() {
+            if self.anchored[p] {
+                let xg = pt.x * inv_dx;
+                let base = base_cell(&xg, res);
+                let fx = xg - ivec::<T>(base);
+                for o in stencil() {
+                    let w = bspline(fx.x, o[0]) * bspline(fx.y, o[1]) * bspline(fx.z, o[2]);
+                    if w.re() > 0.0 {
+                        let idx = [base[0] + o[0], base[1] + o[1], base[2] + o[2]];
+                        self.grid.entry(idx).or_default().m_anchor = T::c(1.0);
+                    }
+                }
+                continue;
+            }
             let (mu, lambda) = lame(self.young[p], self.poisson[p]);
             let tau = kirchhoff(&pt.f, mu, lambda, cfg.material);
             let m = self.mass[p];
@@ -232,9 +248,6 @@ impl<T: Real> Reference<T> {
                     .entry([base[0] + o[0], base[1] + o[1], base[2] + o[2]])
                     .or_default();
                 node.m += w * m;
-                if self.anchored[p] {
-                    node.m_anchor += w * m;
-                }
                 node.mv += (pt.v * m + a * dpos) * w;
             }
         }

@@ -21,7 +21,7 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
             "scatter",
             "unbin",
         ],
-        &[U, R, W, W, W, W, W, W, W],
+        &[U, R, W, W, W, W, W, W, W, R],
     )
 }
 
