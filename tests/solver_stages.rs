@@ -247,3 +247,71 @@ fn stress_at_special_deformations() {
         }
     }
 }
+
+/// The grid's anchor flags after one substep from `state` against the reference's, node by
+/// node over the nodes the moving particles reach; returns how many of them are stopped.
+fn anchor_flags_match(
+    solver: &mut Solver,
+    cfg: &SolverConfig,
+    set: &physdreamer::ParticleSet,
+    state: &[GpuParticle],
+) -> usize {
+    let res = cfg.grid_res;
+    let dt = 1e-4;
+    solver.substeps(1, dt as f32).unwrap();
+    let mut cpu = Reference::new(cfg.clone(), set).unwrap();
+    for (p, s) in cpu.particles.iter_mut().zip(state) {
+        p.x = v3(s.position());
+        p.v = v3(s.velocity());
+        p.c = m3(s.affine());
+        p.f = m3(s.deformation());
+    }
+    cpu.substep(dt).unwrap();
+    let (_, grid, _) = solver.debug_grid().unwrap();
+    let mut stopped = 0;
+    for (idx, node) in cpu.grid.iter().filter(|(_, n)| n.m > 0.0) {
+        let flag = grid[grid_index(*idx, res)][4] as f64;
+        assert_eq!(flag, node.m_anchor, "anchor flag at node {idx:?}");
+        stopped += (flag > 0.0) as usize;
+    }
+    stopped
+}
+
+/// Anchored particles stay out of P2G: the nodes they stop are marked when the state is set
+/// or restored. Moving them with `set_state` must move the marks, and `restore` must put the
+/// first ones back (stale marks differ from the reference's at the nodes between the places).
+#[test]
+fn anchor_marks_follow_set_state_and_restore() {
+    let mut rng = rng("anchor marks");
+    let res = 32;
+    let dx = 1.0 / res as f32;
+    let mut set = random_block(&mut rng, Vec3::splat(0.4), [8, 6, 5], dx * 0.5, 1e4, 1e5);
+    for i in (0..set.len()).step_by(5) {
+        set.anchored[i] = true;
+    }
+    let cfg = SolverConfig {
+        grid_res: res,
+        time_step: TimeStep::Fixed(1e-4),
+        ..Default::default()
+    };
+    let mut solver = Solver::new(&gpu(), cfg.clone(), &set).unwrap();
+    let at_rest = |shift: Vec3| -> Vec<GpuParticle> {
+        (0..set.len())
+            .map(|i| {
+                let x = set.position[i] + if set.anchored[i] { shift } else { Vec3::ZERO };
+                GpuParticle::new(x, Vec3::ZERO, Mat3::ZERO, Mat3::IDENTITY)
+            })
+            .collect()
+    };
+    let first = at_rest(Vec3::ZERO);
+    let first_snapshot = solver.snapshot();
+    let a = anchor_flags_match(&mut solver, &cfg, &set, &first);
+    // the anchored particles 2.5 cells towards +x, half a cell up: other nodes stop
+    let moved = at_rest(Vec3::new(2.5, 0.5, 0.0) * dx);
+    solver.set_state(&moved).unwrap();
+    let b = anchor_flags_match(&mut solver, &cfg, &set, &moved);
+    solver.restore(&first_snapshot);
+    let c = anchor_flags_match(&mut solver, &cfg, &set, &first);
+    assert!(a > 20 && b > 20, "too few stopped nodes: {a}, {b}");
+    assert_eq!(a, c, "restoring the first state restores its stopped nodes");
+}
