@@ -5,7 +5,9 @@
 //! stress and the P2G record in cell-sorted order), `p2g` (per-node gather), `grid_update`
 //! (forces, anchors, walls, ground) and `g2p` (transfer back, F and x update, poke and drag;
 //! it also empties the cell counts for the next binning, `sort::unbin`'s job on the reverse
-//! pass). Determinism: no float atomics anywhere; P2G is a gather over particles
+//! pass). Anchored particles stay out of the binning, the stress stage and P2G: the nodes
+//! they stop are marked by `anchor_mask` when the state is set or restored. Determinism: no
+//! float atomics anywhere; P2G is a gather over particles
 //! sorted by (cell, particle index), so sums happen in a fixed order and two runs on one
 //! adapter give bit-identical states. Substeps are out-of-place: particle state ping-pongs
 //! between two buffers, and the per-particle material is a buffer of its own.
@@ -91,7 +93,7 @@ pub struct Solver {
     slot: wgpu::Buffer,
     cell_start: wgpu::Buffer,
     rows: wgpu::Buffer,
-    /// Per grid node: 1 where an anchored particle touches it ([`anchor_mask`]).
+    /// Per grid node: 1 where an anchored particle touches it (`anchor_mask`).
     anchor_mask: wgpu::Buffer,
     anchors: anchor_mask::Anchors,
     stages: [Stage; 5],
