@@ -64,12 +64,12 @@ struct Ctl {
 }
 
 const FLAG_ANCHORED: u32 = 1u;
+const FLAG_DRAGGED: u32 = 2u;
 
 // The cell (particle_bin) and record slot (slot) of an anchored particle: anchored particles
 // are not binned and have no P2G record. They never move, so what they do to the grid, stop
 // every node they touch, is a per-node mark (anchor_mask.wgsl) made when the state is set.
 const NOT_BINNED: u32 = 0xffffffffu;
-const FLAG_DRAGGED: u32 = 2u;
 
 // Cells are indexed row by row (x fastest), so the three cells under a row of a node's
 // stencil are one contiguous run of the cell-sorted particles.

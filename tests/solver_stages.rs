@@ -42,6 +42,22 @@ fn random_state(rng: &mut impl Rng, set: &physdreamer::ParticleSet) -> Vec<GpuPa
         .collect()
 }
 
+/// The f64 reference of `set` under `cfg`, with its particles at `state`.
+fn reference_at(
+    cfg: &SolverConfig,
+    set: &physdreamer::ParticleSet,
+    state: &[GpuParticle],
+) -> Reference {
+    let mut cpu = Reference::new(cfg.clone(), set).unwrap();
+    for (p, s) in cpu.particles.iter_mut().zip(state) {
+        p.x = v3(s.position());
+        p.v = v3(s.velocity());
+        p.c = m3(s.affine());
+        p.f = m3(s.deformation());
+    }
+    cpu
+}
+
 fn rel(a: f64, b: f64, scale: f64) -> f64 {
     (a - b).abs() / scale.max(1e-30)
 }
@@ -71,13 +87,7 @@ fn one_substep(material: Material, seed_name: &str) {
     let state = random_state(&mut rng, &set);
     let mut gpu_solver = Solver::new(&ctx, cfg.clone(), &set).unwrap();
     gpu_solver.set_state(&state).unwrap();
-    let mut cpu = Reference::new(cfg, &set).unwrap();
-    for (p, s) in cpu.particles.iter_mut().zip(&state) {
-        p.x = v3(s.position());
-        p.v = v3(s.velocity());
-        p.c = m3(s.affine());
-        p.f = m3(s.deformation());
-    }
+    let mut cpu = reference_at(&cfg, &set, &state);
     let before = cpu.particles.clone();
     let dt = 1e-4;
     gpu_solver.substeps(1, dt as f32).unwrap();
@@ -259,13 +269,7 @@ fn anchor_flags_match(
     let res = cfg.grid_res;
     let dt = 1e-4;
     solver.substeps(1, dt as f32).unwrap();
-    let mut cpu = Reference::new(cfg.clone(), set).unwrap();
-    for (p, s) in cpu.particles.iter_mut().zip(state) {
-        p.x = v3(s.position());
-        p.v = v3(s.velocity());
-        p.c = m3(s.affine());
-        p.f = m3(s.deformation());
-    }
+    let mut cpu = reference_at(cfg, set, state);
     cpu.substep(dt).unwrap();
     let (_, grid, _) = solver.debug_grid().unwrap();
     let mut stopped = 0;

@@ -220,10 +220,10 @@ impl<T: Real> Reference<T> {
         // P2G (scatter)
         self.grid.clear();
         for (p, pt) in self.particles.iter().enumerate() {
+            let xg = pt.x * inv_dx;
+            let base = base_cell(&xg, res);
+            let fx = xg - ivec::<T>(base);
             if self.anchored[p] {
-                let xg = pt.x * inv_dx;
-                let base = base_cell(&xg, res);
-                let fx = xg - ivec::<T>(base);
                 for o in stencil() {
                     let w = bspline(fx.x, o[0]) * bspline(fx.y, o[1]) * bspline(fx.z, o[2]);
                     if w.re() > 0.0 {
@@ -237,9 +237,6 @@ impl<T: Real> Reference<T> {
             let tau = kirchhoff(&pt.f, mu, lambda, cfg.material);
             let m = self.mass[p];
             let a = pt.c * m - tau * (dtt * self.volume[p] * T::c(4.0) * inv_dx * inv_dx);
-            let xg = pt.x * inv_dx;
-            let base = base_cell(&xg, res);
-            let fx = xg - ivec::<T>(base);
             for o in stencil() {
                 let w = bspline(fx.x, o[0]) * bspline(fx.y, o[1]) * bspline(fx.z, o[2]);
                 let dpos = (ivec::<T>(o) - fx) * dx;
