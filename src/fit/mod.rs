@@ -120,7 +120,7 @@ impl Default for FitSettings {
             material_iterations: 80,
             window_start: 6,
             material_lr: 0.1,
-            material_grid: 8,
+            material_grid: 16,
             material_levels: 3,
             log10_e_range: (3.0, 8.0),
             log10_e_start: None,
