@@ -239,23 +239,29 @@ fn main() -> Result<()> {
     println!(
         "mean |dlog10 E| over particles {mean_abs:.4}; median log10 E difference {median_diff:+.4}"
     );
-    // where the error lies: x < 0.5 or beyond, lower or upper half of the jelly
+    // where the error lies: x < 0.5 or beyond, lower or upper half of the jelly, the half
+    // facing the camera (z > 0.5) or the back half
     let set = &scene.particles;
-    for (name, pick) in [
-        ("x < 0.5, lower half", (true, true)),
-        ("x < 0.5, upper half", (true, false)),
-        ("x > 0.5, lower half", (false, true)),
-        ("x > 0.5, upper half", (false, false)),
-    ] {
-        let part: Vec<bool> = (0..set.len())
-            .map(|i| {
-                let p = set.position[i];
-                set.anchored[i] || (p.x < 0.5, p.y < 0.42) != pick
-            })
-            .collect();
-        let n = part.iter().filter(|&&a| !a).count();
-        let (m, d) = score(&young, &truth.young, &part);
-        println!("  {name}: {n} particles, mean |dlog10 E| {m:.4}, median difference {d:+.4}");
+    for left in [true, false] {
+        for lower in [true, false] {
+            for front in [true, false] {
+                let part: Vec<bool> = (0..set.len())
+                    .map(|i| {
+                        let p = set.position[i];
+                        set.anchored[i]
+                            || (p.x < 0.5, p.y < 0.42, p.z > 0.5) != (left, lower, front)
+                    })
+                    .collect();
+                let n = part.iter().filter(|&&a| !a).count();
+                let (m, d) = score(&young, &truth.young, &part);
+                println!(
+                    "  x {} 0.5, {} half, {}: {n} particles, mean |dlog10 E| {m:.4}, median difference {d:+.4}",
+                    if left { "<" } else { ">" },
+                    if lower { "lower" } else { "upper" },
+                    if front { "front" } else { "back" },
+                );
+            }
+        }
     }
     if let Some(b) = physdreamer::bench::peak_rss() {
         println!("peak resident memory {:.0} MiB", b as f64 / 1048576.0);
