@@ -14,7 +14,25 @@
 @group(0) @binding(5) var<storage, read> row_count: array<u32>; // particles per cell row
 @group(0) @binding(6) var<storage, read> anchor_mask: array<u32>; // per node: 1 if an anchor touches it
 
-// One lane per 4 x 4 nodes (y .. y + 3) x (z .. z + 3) of an active 8 x 4 x 4 block.
+// The momentum and mass a particle gives four nodes along y (columns y .. y + 3): weights
+// `w`, affine momentum `q` at the first node, rising by `up` from node to node.
+fn column(w: vec4<f32>, q: vec3<f32>, up: vec3<f32>, m: f32) -> mat4x4<f32> {
+    return mat4x4<f32>(w.x * vec4<f32>(q, m), w.y * vec4<f32>(q + up, m), w.z * vec4<f32>(q + 2.0 * up, m), w.w * vec4<f32>(q + 3.0 * up, m));
+}
+
+// Writes the four nodes of a column (grid index `i` for y, then + 8 per node).
+fn store_column(i: u32, acc: mat4x4<f32>) {
+    for (var k = 0u; k < 4u; k++) {
+        var g: GridMomentum;
+        g.mv = acc[k].xyz;
+        g.m = acc[k].w;
+        g.m_anchor = f32(anchor_mask[i + 8u * k]);
+        grid[i + 8u * k] = g;
+    }
+}
+
+// One lane per 4 x 4 nodes (y .. y + 3) x (z .. z + 3) of an active 8 x 4 x 4 block: one
+// accumulator (a column of four nodes along y) per z.
 @compute @workgroup_size(8)
 fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let b = active_blocks[3u + wg.x];
@@ -23,10 +41,11 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
     let hi = i32(params.res) - 3;
     let x0 = max(node.x - 2, 0);
     let x1 = min(node.x, hi);
-    var acc: array<vec4<f32>, 16>; // y + (k & 3), z + (k >> 2)
-    for (var k = 0; k < 16; k++) {
-        acc[k] = vec4<f32>(0.0);
-    }
+    let zero = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    var acc0 = zero;
+    var acc1 = zero;
+    var acc2 = zero;
+    var acc3 = zero;
     for (var cz = node.z - 2; cz <= node.z + 3; cz++) {
         for (var cy = node.y - 2; cy <= node.y + 3; cy++) {
             if (cz < 0 || cz > hi || cy < 0 || cy > hi || x0 > x1) {
@@ -48,40 +67,16 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
                 let p0 = rec.mv_a.xyz - a * (d * params.dx);
                 let up = a[1] * params.dx;
                 let fw = a[2] * params.dx;
-                let w0 = wy * wz.x;
-                let q0 = p0;
-                acc[0] += w0.x * vec4<f32>(q0, m);
-                acc[1] += w0.y * vec4<f32>(q0 + up, m);
-                acc[2] += w0.z * vec4<f32>(q0 + 2.0 * up, m);
-                acc[3] += w0.w * vec4<f32>(q0 + 3.0 * up, m);
-                let w1 = wy * wz.y;
-                let q1 = p0 + 1.0 * fw;
-                acc[4] += w1.x * vec4<f32>(q1, m);
-                acc[5] += w1.y * vec4<f32>(q1 + up, m);
-                acc[6] += w1.z * vec4<f32>(q1 + 2.0 * up, m);
-                acc[7] += w1.w * vec4<f32>(q1 + 3.0 * up, m);
-                let w2 = wy * wz.z;
-                let q2 = p0 + 2.0 * fw;
-                acc[8] += w2.x * vec4<f32>(q2, m);
-                acc[9] += w2.y * vec4<f32>(q2 + up, m);
-                acc[10] += w2.z * vec4<f32>(q2 + 2.0 * up, m);
-                acc[11] += w2.w * vec4<f32>(q2 + 3.0 * up, m);
-                let w3 = wy * wz.w;
-                let q3 = p0 + 3.0 * fw;
-                acc[12] += w3.x * vec4<f32>(q3, m);
-                acc[13] += w3.y * vec4<f32>(q3 + up, m);
-                acc[14] += w3.z * vec4<f32>(q3 + 2.0 * up, m);
-                acc[15] += w3.w * vec4<f32>(q3 + 3.0 * up, m);
+                acc0 += column(wy * wz.x, p0, up, m);
+                acc1 += column(wy * wz.y, p0 + fw, up, m);
+                acc2 += column(wy * wz.z, p0 + 2.0 * fw, up, m);
+                acc3 += column(wy * wz.w, p0 + 3.0 * fw, up, m);
             }
         }
     }
     let i = (b << 7u) | l;
-    for (var k = 0u; k < 16u; k++) {
-        let j = i + 8u * (k & 3u) + 32u * (k >> 2u);
-        var g: GridMomentum;
-        g.mv = acc[k].xyz;
-        g.m = acc[k].w;
-        g.m_anchor = f32(anchor_mask[j]);
-        grid[j] = g;
-    }
+    store_column(i, acc0);
+    store_column(i + 32u, acc1);
+    store_column(i + 64u, acc2);
+    store_column(i + 96u, acc3);
 }
