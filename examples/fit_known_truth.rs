@@ -242,26 +242,22 @@ fn main() -> Result<()> {
     // where the error lies: x < 0.5 or beyond, lower or upper half of the jelly, the half
     // facing the camera (z > 0.5) or the back half
     let set = &scene.particles;
-    for left in [true, false] {
-        for lower in [true, false] {
-            for front in [true, false] {
-                let part: Vec<bool> = (0..set.len())
-                    .map(|i| {
-                        let p = set.position[i];
-                        set.anchored[i]
-                            || (p.x < 0.5, p.y < 0.42, p.z > 0.5) != (left, lower, front)
-                    })
-                    .collect();
-                let n = part.iter().filter(|&&a| !a).count();
-                let (m, d) = score(&young, &truth.young, &part);
-                println!(
-                    "  x {} 0.5, {} half, {}: {n} particles, mean |dlog10 E| {m:.4}, median difference {d:+.4}",
-                    if left { "<" } else { ">" },
-                    if lower { "lower" } else { "upper" },
-                    if front { "front" } else { "back" },
-                );
-            }
-        }
+    for k in 0..8 {
+        let (left, lower, front) = (k & 4 == 0, k & 2 == 0, k & 1 == 0);
+        let part: Vec<bool> = (0..set.len())
+            .map(|i| {
+                let p = set.position[i];
+                set.anchored[i] || (p.x < 0.5, p.y < 0.42, p.z > 0.5) != (left, lower, front)
+            })
+            .collect();
+        let n = part.iter().filter(|&&a| !a).count();
+        let (m, d) = score(&young, &truth.young, &part);
+        println!(
+            "  x {} 0.5, {} half, {}: {n} particles, mean |dlog10 E| {m:.4}, median difference {d:+.4}",
+            if left { "<" } else { ">" },
+            if lower { "lower" } else { "upper" },
+            if front { "front" } else { "back" },
+        );
     }
     if let Some(b) = physdreamer::bench::peak_rss() {
         println!("peak resident memory {:.0} MiB", b as f64 / 1048576.0);
