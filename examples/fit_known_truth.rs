@@ -5,6 +5,7 @@
 //!     cargo run --release --example fit_known_truth [-- --global] [--width 320]
 //!         [--velocity-iterations 8] [--material-iterations 80] [--material-lr 0.1]
 //!         [--material-grid 16] [--material-levels 1] [--tv-weight 1e-5] [--tv-saturation 0.1]
+//!         [--sharpen false] [--sharpen-every 8] [--sharpen-tolerance 0.02]
 //!         [--scan -1.8,-1.2,-0.6,0,0.6,1.2,1.8] [--scan-refine 0] [--ramp]
 //!         [--relative-epsilon 0] [--velocity-relative-epsilon 0] [--velocity-curvature 0]
 //!         [--frames 13] [--per-cell 2] [--checker 0.05] [--squash]
@@ -76,7 +77,10 @@ fn jelly(per_cell: u32, checker: Option<f32>, out: &std::path::Path) -> Result<P
 fn main() -> Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    const FLAGS: [&str; 22] = [
+    const FLAGS: [&str; 25] = [
+        "--sharpen",
+        "--sharpen-tolerance",
+        "--sharpen-every",
         "--velocity-curvature",
         "--velocity-relative-epsilon",
         "--global",
@@ -117,6 +121,9 @@ fn main() -> Result<()> {
     let tv_weight = arg(&args, "--tv-weight", d.tv_weight)?;
     let tv_saturation: f64 = arg(&args, "--tv-saturation", 0.0)?;
     let tv_saturation = (tv_saturation > 0.0).then_some(tv_saturation);
+    let sharpen = arg(&args, "--sharpen", d.sharpen)?;
+    let sharpen_every = arg(&args, "--sharpen-every", d.sharpen_every)?;
+    let sharpen_tolerance = arg(&args, "--sharpen-tolerance", d.sharpen_tolerance)?;
     let ramp = args.iter().any(|a| a == "--ramp");
     anyhow::ensure!(
         !(ramp && global),
@@ -200,6 +207,9 @@ fn main() -> Result<()> {
             material_levels,
             tv_weight,
             tv_saturation,
+            sharpen,
+            sharpen_every,
+            sharpen_tolerance,
             scan,
             scan_refine,
             relative_epsilon,

@@ -268,6 +268,17 @@ impl Adam {
         self.bounds.as_ref()
     }
 
+    /// Drops the first moment (the running mean of the gradient) of every parameter marked in
+    /// `which`, after something other than a step has moved it; the second moment, which sets
+    /// the step's scale, stays.
+    pub fn forget_momentum(&mut self, which: &[bool]) -> Result<(), OptimiserError> {
+        same_len("momentum mask", which, self.len())?;
+        for (m, _) in self.m.iter_mut().zip(which).filter(|(_, &w)| w) {
+            *m = 0.0;
+        }
+        Ok(())
+    }
+
     /// The learning rate of the next step.
     pub fn learning_rate(&self) -> f64 {
         self.config.learning_rate * self.config.schedule.factor(self.steps)
@@ -443,7 +454,7 @@ impl Adam {
     }
 }
 
-fn same_len(what: &'static str, values: &[f64], expected: usize) -> Result<(), OptimiserError> {
+fn same_len<T>(what: &'static str, values: &[T], expected: usize) -> Result<(), OptimiserError> {
     if values.len() == expected {
         Ok(())
     } else {

@@ -197,3 +197,70 @@ fn bad_priors_are_refused() {
         assert!(err.contains(name), "{err}");
     }
 }
+
+#[test]
+fn sharpening_is_proposed_on_the_finest_level_only() {
+    let base = FitSettings {
+        sharpen: true,
+        sharpen_every: 3,
+        ..state(3, 8).unwrap().settings
+    };
+    let rest = points();
+    // the material iterations (after the first stage's) that propose a sharpened grid
+    let due = |settings: &FitSettings| -> Vec<u32> {
+        let s = FitState::new(settings.clone(), &rest, &vec![false; rest.len()], 4.5).unwrap();
+        let scan = s.scan_iterations();
+        (0..s.total_iterations())
+            .filter(|&it| s.sharpen_due(it))
+            .map(|it| it - scan)
+            .collect()
+    };
+    // the finest level is material iterations 22..30: every third after its first, and its last
+    assert_eq!(due(&base), vec![25, 28, 29]);
+    // one level: the E iterations start after the 6 velocity-only ones
+    let one = FitSettings {
+        material_levels: 1,
+        ..base.clone()
+    };
+    assert_eq!(due(&one), vec![9, 12, 15, 18, 21, 24, 27, 29]);
+    // 0: the last iteration only
+    let last = FitSettings {
+        sharpen_every: 0,
+        ..base.clone()
+    };
+    assert_eq!(due(&last), vec![29]);
+    let off = FitSettings {
+        sharpen: false,
+        ..base
+    };
+    assert!(due(&off).is_empty());
+}
+
+#[test]
+fn a_sharpened_grid_is_adopted_with_its_moved_nodes_momentum_dropped() {
+    let mut s = state(1, 8).unwrap();
+    // no ramp: nothing to sharpen
+    assert!(s.sharpened(&points()).unwrap().is_none());
+    // a step blurred over x nodes 3 and 4 (4.5 | 5.5)
+    let ramp = [4.5, 4.5, 4.5, 4.8, 5.2, 5.5, 5.5, 5.5];
+    let n = s.field.len();
+    let values: Vec<f64> = (0..n).map(|idx| ramp[idx % 8]).collect();
+    s.field.set_values(&values).unwrap();
+    // some momentum on every node
+    let mut p = values.clone();
+    s.adam_material.step(&mut p, &vec![1e-3; n]).unwrap();
+    let sharp = s.sharpened(&points()).unwrap().expect("a ramp to sharpen");
+    let want: Vec<f64> = (0..n)
+        .map(|idx| [4.5, 4.5, 4.5, 4.5, 5.5, 5.5, 5.5, 5.5][idx % 8])
+        .collect();
+    assert_eq!(sharp.values(), &want[..]);
+    assert_eq!(s.adopt_sharpened(sharp).unwrap(), 2 * 64);
+    assert_eq!(s.field.values(), &want[..]);
+    // the next step with a zero gradient moves only the nodes that kept their momentum
+    let mut q = want.clone();
+    s.adam_material.step(&mut q, &vec![0.0; n]).unwrap();
+    for idx in 0..n {
+        let moved_by_sharpening = matches!(idx % 8, 3 | 4);
+        assert_eq!(q[idx] == want[idx], moved_by_sharpening, "node {idx}");
+    }
+}

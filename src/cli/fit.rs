@@ -60,6 +60,16 @@ pub struct FitArgs {
     /// (default: plain total variation, which charges both the same).
     #[arg(long)]
     pub tv_saturation: Option<f64>,
+    /// On the finest level of the E grid, at its last iteration, try the grid with its
+    /// short ramps made sharp steps and keep it where the video prefers it (docs/fit.md).
+    #[arg(long, default_value_t = FitSettings::default().sharpen, action = clap::ArgAction::Set)]
+    pub sharpen: bool,
+    /// Also try it every this-many iterations of that level (0: at its last only).
+    #[arg(long, default_value_t = FitSettings::default().sharpen_every)]
+    pub sharpen_every: u32,
+    /// A sharpened grid is kept where its loss is below (1 + this) × the current loss.
+    #[arg(long, default_value_t = FitSettings::default().sharpen_tolerance)]
+    pub sharpen_tolerance: f64,
     /// Nodes per axis of the log10 E grid.
     #[arg(long, default_value_t = FitSettings::default().material_grid)]
     pub material_grid: usize,
@@ -158,6 +168,9 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
         material_levels: a.material_levels,
         tv_weight: a.tv_weight,
         tv_saturation: a.tv_saturation,
+        sharpen: a.sharpen,
+        sharpen_every: a.sharpen_every,
+        sharpen_tolerance: a.sharpen_tolerance,
         scan_offsets: parse_offsets(&a.scan)?,
         scan_refine: a.scan_refine,
         relative_epsilon: a.relative_epsilon,

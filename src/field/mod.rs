@@ -38,9 +38,11 @@ use crate::material::MaterialField;
 use crate::particles::ParticleSet;
 
 mod curvature;
+mod sharpen;
 mod total_variation;
 
 pub use curvature::Curvature;
+pub use sharpen::Sharpen;
 pub use total_variation::TotalVariation;
 
 /// Default bounds of `log10 E` (E in Pa).

@@ -18,7 +18,7 @@ pub mod known_truth;
 pub mod output;
 pub mod run;
 
-use crate::field::{Curvature, StiffnessField, TotalVariation};
+use crate::field::{Curvature, Sharpen, StiffnessField, TotalVariation};
 use crate::loss::ImageLoss;
 use crate::optimiser::{Adam, AdamConfig, Decay, Schedule};
 use crate::scene::Scene;
@@ -106,6 +106,21 @@ pub struct FitSettings {
     pub velocity_curvature: f64,
     /// Target frames after frame 0 (default: all of the video, at most 13).
     pub frames: Option<usize>,
+    /// Propose the E grid with its short ramps made steps ([`Sharpen`]) on the finest
+    /// coarse-to-fine level, and keep it where the video prefers it (within
+    /// `sharpen_tolerance`), the velocity held. Gradient steps leave a sharp boundary between
+    /// node planes spread over two or three cells; the video decides whether it is sharp.
+    #[serde(default)]
+    pub sharpen: bool,
+    /// When: at the finest level's last iteration, and (if not 0) every this-many E
+    /// iterations of that level before it.
+    #[serde(default)]
+    pub sharpen_every: u32,
+    /// A sharpened grid is kept where its loss is below (1 + this) × the current one: where
+    /// the video can barely tell a sharp boundary from a blurred one, the sharp one is
+    /// preferred (the velocity, held during the comparison, adapts afterwards).
+    #[serde(default)]
+    pub sharpen_tolerance: f64,
 }
 
 impl Default for FitSettings {
@@ -135,9 +150,15 @@ impl Default for FitSettings {
             velocity_relative_epsilon: 0.1,
             velocity_curvature: 1e-4,
             frames: None,
+            sharpen: SHARPEN_DEFAULT,
+            sharpen_every: 0,
+            sharpen_tolerance: 0.02,
         }
     }
 }
+
+/// Whether a fit sharpens its E grid unless told otherwise.
+const SHARPEN_DEFAULT: bool = true;
 
 fn one() -> u32 {
     1
@@ -251,6 +272,14 @@ impl FitState {
             bail!(
                 "fit settings: velocity_curvature = {}: must be finite and ≥ 0",
                 settings.velocity_curvature
+            );
+        }
+        if !(settings.sharpen_tolerance.is_finite()
+            && (0.0..1.0).contains(&settings.sharpen_tolerance))
+        {
+            bail!(
+                "fit settings: sharpen_tolerance = {}: must be in [0, 1)",
+                settings.sharpen_tolerance
             );
         }
         if let Some(s) = settings.tv_saturation {
@@ -472,6 +501,50 @@ impl FitState {
         }
         let k = it - self.scan_iterations();
         (true, k >= s.velocity_refit)
+    }
+
+    /// Whether iteration `it` proposes a sharpened E grid (see [`FitSettings::sharpen`]): on
+    /// the finest level, once E is being fitted, at its last iteration and every
+    /// `sharpen_every` (if not 0) E iterations after its first.
+    pub fn sharpen_due(&self, it: u32) -> bool {
+        let s = &self.settings;
+        let Some((level, its)) = self.level(it) else {
+            return false;
+        };
+        if !s.sharpen || level + 1 < s.material_levels.max(1) || !self.fits(it).1 {
+            return false;
+        }
+        let first = its.start.max(self.scan_iterations() + s.velocity_refit);
+        let k = it - first;
+        let every = s.sharpen_every;
+        (every > 0 && k > 0 && k.is_multiple_of(every)) || it + 1 == its.end
+    }
+
+    /// The E grid with its short ramps made steps, or `None` where that changes no E at the
+    /// particles at `rest`.
+    pub fn sharpened(&self, rest: &[Vec3]) -> Result<Option<StiffnessField>> {
+        let targets = Sharpen::default().targets(&self.field);
+        if targets == self.field.values() {
+            return Ok(None);
+        }
+        let mut f = self.field.clone();
+        f.set_values(&targets)?;
+        Ok((f.young(rest)? != self.field.young(rest)?).then_some(f))
+    }
+
+    /// Takes `field` (a sharpened grid) as the E grid; the optimiser forgets the momentum of
+    /// the nodes it moved (it pointed the way they were going before). Returns how many
+    /// nodes moved.
+    pub fn adopt_sharpened(&mut self, field: StiffnessField) -> Result<usize> {
+        let moved: Vec<bool> = field
+            .values()
+            .iter()
+            .zip(self.field.values())
+            .map(|(a, b)| a != b)
+            .collect();
+        self.adam_material.forget_momentum(&moved)?;
+        self.field = field;
+        Ok(moved.iter().filter(|&&m| m).count())
     }
 
     /// Total iterations of both stages.

@@ -69,6 +69,37 @@ pub fn run(
         if let (Some((c, _)), Stage::Scan) = (candidate, stage) {
             state.end_candidate(c, ev.loss)?;
         }
+        // a sharpened E grid the video prefers replaces this iteration's step
+        let mut sharpened = false;
+        if state.sharpen_due(it) {
+            if let Some(field) = state.sharpened(rest)? {
+                let trial = problem
+                    .evaluate(
+                        solver,
+                        &field.young(rest)?,
+                        &velocity,
+                        window,
+                        &state.loss(stage),
+                        false,
+                    )
+                    .with_context(|| format!("fit iteration {it}: the sharpened E grid"))?;
+                sharpened = trial.loss < ev.loss * (1.0 + state.settings.sharpen_tolerance);
+                if sharpened {
+                    let moved = state.adopt_sharpened(field)?;
+                    log::info!(
+                        "iteration {it}: sharpened the E grid at {moved} nodes, loss {:.4e} -> {:.4e}",
+                        ev.loss,
+                        trial.loss
+                    );
+                } else {
+                    log::info!(
+                        "iteration {it}: kept the E grid (sharpened: loss {:.4e} against {:.4e})",
+                        trial.loss,
+                        ev.loss
+                    );
+                }
+            }
+        }
         let d_v0: Vec<Vec3> = ev
             .grads
             .v0
@@ -77,6 +108,7 @@ pub fn run(
             .map(|(g, &a)| if a { Vec3::ZERO } else { *g })
             .collect();
         let (fit_velocity, fit_material) = state.fits(it);
+        let (fit_velocity, fit_material) = (fit_velocity && !sharpened, fit_material && !sharpened);
         if fit_velocity {
             state.step_velocity(rest, &d_v0)?;
         }
