@@ -124,7 +124,10 @@ fn total_variation_gradient_matches_differences() {
                 tv.evaluate(&field).unwrap().0
             };
             let fd = (8.0 * (at(h) - at(-h)) - (at(2.0 * h) - at(-2.0 * h))) / (12.0 * h);
-            let rel = (fd - grad[i]).abs() / grad[i].abs().max(1e-12);
+            // relative to the node's gradient, or to 1e-3 where its edges' terms nearly
+            // cancel (about 0.3 each): there the difference quotient's rounding, ~1e-11,
+            // is all that is left
+            let rel = (fd - grad[i]).abs() / grad[i].abs().max(1e-3);
             worst = worst.max(rel);
             assert!(rel < 1e-6, "node {i}: analytic {}, central {fd}", grad[i]);
         }
