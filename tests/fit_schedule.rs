@@ -240,7 +240,8 @@ fn sharpening_is_proposed_on_the_finest_level_only() {
 fn a_sharpened_grid_is_adopted_with_its_moved_nodes_momentum_dropped() {
     let mut s = state(1, 8).unwrap();
     // no ramp: nothing to sharpen
-    assert!(s.sharpened(&points()).unwrap().is_none());
+    let young = s.field.young(&points()).unwrap();
+    assert!(s.sharpened(&points(), &young).unwrap().is_none());
     // a step blurred over x nodes 3 and 4 (4.5 | 5.5)
     let ramp = [4.5, 4.5, 4.5, 4.8, 5.2, 5.5, 5.5, 5.5];
     let n = s.field.len();
@@ -249,7 +250,12 @@ fn a_sharpened_grid_is_adopted_with_its_moved_nodes_momentum_dropped() {
     // some momentum on every node
     let mut p = values.clone();
     s.adam_material.step(&mut p, &vec![1e-3; n]).unwrap();
-    let sharp = s.sharpened(&points()).unwrap().expect("a ramp to sharpen");
+    let young = s.field.young(&points()).unwrap();
+    let (sharp, sharp_young) = s
+        .sharpened(&points(), &young)
+        .unwrap()
+        .expect("a ramp to sharpen");
+    assert_eq!(sharp_young, sharp.young(&points()).unwrap());
     let want: Vec<f64> = (0..n)
         .map(|idx| [4.5, 4.5, 4.5, 4.5, 5.5, 5.5, 5.5, 5.5][idx % 8])
         .collect();

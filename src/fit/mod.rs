@@ -17,8 +17,9 @@ pub mod evaluate;
 pub mod known_truth;
 pub mod output;
 pub mod run;
+mod sharpening;
 
-use crate::field::{Curvature, Sharpen, StiffnessField, TotalVariation};
+use crate::field::{Curvature, StiffnessField, TotalVariation};
 use crate::loss::ImageLoss;
 use crate::optimiser::{Adam, AdamConfig, Decay, Schedule};
 use crate::scene::Scene;
@@ -150,15 +151,12 @@ impl Default for FitSettings {
             velocity_relative_epsilon: 0.1,
             velocity_curvature: 1e-4,
             frames: None,
-            sharpen: SHARPEN_DEFAULT,
+            sharpen: true,
             sharpen_every: 0,
             sharpen_tolerance: 0.02,
         }
     }
 }
-
-/// Whether a fit sharpens its E grid unless told otherwise.
-const SHARPEN_DEFAULT: bool = true;
 
 fn one() -> u32 {
     1
@@ -488,9 +486,16 @@ impl FitState {
         let g = self.level_grid(level);
         self.field = self.field.resampled([g; 3])?;
         let s = &self.settings;
-        let steps = its.end - its.start.max(self.scan_iterations() + s.velocity_refit);
+        let steps = its.end - self.first_e_iteration(&its);
         self.adam_material = adam(s.material_lr, steps, s, self.field.len(), true)?;
         Ok(true)
+    }
+
+    /// The first iteration of level iterations `its` that fits E (the velocity-only ones
+    /// before it belong to the coarsest level).
+    fn first_e_iteration(&self, its: &std::ops::Range<u32>) -> u32 {
+        its.start
+            .max(self.scan_iterations() + self.settings.velocity_refit)
     }
 
     /// Whether iteration `it` updates the velocity and whether it updates E.
@@ -501,50 +506,6 @@ impl FitState {
         }
         let k = it - self.scan_iterations();
         (true, k >= s.velocity_refit)
-    }
-
-    /// Whether iteration `it` proposes a sharpened E grid (see [`FitSettings::sharpen`]): on
-    /// the finest level, once E is being fitted, at its last iteration and every
-    /// `sharpen_every` (if not 0) E iterations after its first.
-    pub fn sharpen_due(&self, it: u32) -> bool {
-        let s = &self.settings;
-        let Some((level, its)) = self.level(it) else {
-            return false;
-        };
-        if !s.sharpen || level + 1 < s.material_levels.max(1) || !self.fits(it).1 {
-            return false;
-        }
-        let first = its.start.max(self.scan_iterations() + s.velocity_refit);
-        let k = it - first;
-        let every = s.sharpen_every;
-        (every > 0 && k > 0 && k.is_multiple_of(every)) || it + 1 == its.end
-    }
-
-    /// The E grid with its short ramps made steps, or `None` where that changes no E at the
-    /// particles at `rest`.
-    pub fn sharpened(&self, rest: &[Vec3]) -> Result<Option<StiffnessField>> {
-        let targets = Sharpen::default().targets(&self.field);
-        if targets == self.field.values() {
-            return Ok(None);
-        }
-        let mut f = self.field.clone();
-        f.set_values(&targets)?;
-        Ok((f.young(rest)? != self.field.young(rest)?).then_some(f))
-    }
-
-    /// Takes `field` (a sharpened grid) as the E grid; the optimiser forgets the momentum of
-    /// the nodes it moved (it pointed the way they were going before). Returns how many
-    /// nodes moved.
-    pub fn adopt_sharpened(&mut self, field: StiffnessField) -> Result<usize> {
-        let moved: Vec<bool> = field
-            .values()
-            .iter()
-            .zip(self.field.values())
-            .map(|(a, b)| a != b)
-            .collect();
-        self.adam_material.forget_momentum(&moved)?;
-        self.field = field;
-        Ok(moved.iter().filter(|&&m| m).count())
     }
 
     /// Total iterations of both stages.

@@ -72,11 +72,11 @@ pub fn run(
         // a sharpened E grid the video prefers replaces this iteration's step
         let mut sharpened = false;
         if state.sharpen_due(it) {
-            if let Some(field) = state.sharpened(rest)? {
+            if let Some((field, sharp_young)) = state.sharpened(rest, &young)? {
                 let trial = problem
                     .evaluate(
                         solver,
-                        &field.young(rest)?,
+                        &sharp_young,
                         &velocity,
                         window,
                         &state.loss(stage),
