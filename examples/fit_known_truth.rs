@@ -9,10 +9,12 @@
 //!         [--scan -1.8,-1.2,-0.6,0,0.6,1.2,1.8] [--scan-refine 0] [--ramp]
 //!         [--relative-epsilon 0] [--velocity-relative-epsilon 0] [--velocity-curvature 0]
 //!         [--frames 13] [--per-cell 2] [--checker 0.05] [--squash]
+//!         [--split 0.5] [--young 5e4,3e5]
 //!         [--out out/fit_known_truth]
 //!
-//! Truth: two regions, E = 5·10⁴ Pa for x < 0.5 and 3·10⁵ Pa beyond (`--global`: 5·10⁴ Pa
-//! everywhere; `--ramp`: log₁₀ E linear in x between the two, a smooth truth). Starts 1.5
+//! Truth: two regions, E = 5·10⁴ Pa for x < 0.5 and 3·10⁵ Pa beyond (`--split X` moves the
+//! boundary to x = X, `--young A,B` sets the two values; `--global`: A everywhere; `--ramp`:
+//! log₁₀ E linear in x between the two over x ∈ [0.3, 0.7], a smooth truth). Starts 1.5
 //! decades below the truth's mean log₁₀ E. Prints mean |Δlog₁₀ E| over the moving (not
 //! anchored) particles, the difference of their medians, the wall time and the peak
 //! resident memory. `--per-cell 1` fits the jelly with one particle per grid cell (about
@@ -77,7 +79,9 @@ fn jelly(per_cell: u32, checker: Option<f32>, out: &std::path::Path) -> Result<P
 fn main() -> Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    const FLAGS: [&str; 25] = [
+    const FLAGS: [&str; 27] = [
+        "--split",
+        "--young",
         "--sharpen",
         "--sharpen-tolerance",
         "--sharpen-every",
@@ -143,6 +147,22 @@ fn main() -> Result<()> {
     let checker: f32 = arg(&args, "--checker", 0.0)?;
     let checker = (checker > 0.0).then_some(checker);
     let squash = args.iter().any(|a| a == "--squash");
+    let split: f32 = arg(&args, "--split", 0.5)?;
+    let young_text = arg(&args, "--young", "5e4,3e5".to_string())?;
+    let (young_a, young_b) = match young_text
+        .split(',')
+        .map(|v| v.trim().parse::<f32>())
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+        .as_deref()
+    {
+        Some(&[a, b]) if a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite() => (a, b),
+        _ => anyhow::bail!("--young needs two positive values A,B in Pa, got {young_text:?}"),
+    };
+    anyhow::ensure!(
+        split > 0.35 && split < 0.65,
+        "--split {split} is not inside the jelly (x from 0.35 to 0.65)"
+    );
     let out = PathBuf::from(arg(&args, "--out", "out/fit_known_truth".to_string())?);
     let scene_path = jelly(per_cell, checker, &out)?;
     let scene = Scene::load(&scene_path)?;
@@ -152,14 +172,14 @@ fn main() -> Result<()> {
     let (_, camera) = conditioning_camera(&scene, None, width, height)?;
     let truth = Truth::new(
         &scene,
-        |p| match (global, ramp, p.x < 0.5) {
-            (true, _, _) => 5.0e4,
+        |p| match (global, ramp, p.x < split) {
+            (true, _, _) => young_a,
             (_, true, _) => {
                 let t = ((p.x - 0.3) / 0.4).clamp(0.0, 1.0);
-                10f32.powf(5e4f32.log10() * (1.0 - t) + 3e5f32.log10() * t)
+                10f32.powf(young_a.log10() * (1.0 - t) + young_b.log10() * t)
             }
-            (false, false, true) => 5.0e4,
-            (false, false, false) => 3.0e5,
+            (false, false, true) => young_a,
+            (false, false, false) => young_b,
         },
         |p| {
             let h = (p.y - 0.3) / 0.25;
@@ -233,11 +253,11 @@ fn main() -> Result<()> {
     println!(
         "truth: {}, {}{}",
         if global {
-            "global E = 5e4 Pa"
+            format!("global E = {young_a:e} Pa")
         } else if ramp {
-            "a ramp, log10 E linear in x from 5e4 Pa (x = 0.3) to 3e5 Pa (x = 0.7)"
+            format!("a ramp, log10 E linear in x from {young_a:e} Pa (x = 0.3) to {young_b:e} Pa (x = 0.7)")
         } else {
-            "two regions, 5e4 | 3e5 Pa (x < 0.5 | beyond)"
+            format!("two regions, {young_a:e} | {young_b:e} Pa (x < {split} | beyond)")
         },
         if squash { "sway and squash" } else { "sway" },
         if checker.is_some() {
@@ -249,7 +269,7 @@ fn main() -> Result<()> {
     println!(
         "mean |dlog10 E| over particles {mean_abs:.4}; median log10 E difference {median_diff:+.4}"
     );
-    // where the error lies: x < 0.5 or beyond, lower or upper half of the jelly, the half
+    // where the error lies: x < split or beyond, lower or upper half of the jelly, the half
     // facing the camera (z > 0.5) or the back half
     let set = &scene.particles;
     for k in 0..8 {
@@ -257,13 +277,13 @@ fn main() -> Result<()> {
         let part: Vec<bool> = (0..set.len())
             .map(|i| {
                 let p = set.position[i];
-                set.anchored[i] || (p.x < 0.5, p.y < 0.42, p.z > 0.5) != (left, lower, front)
+                set.anchored[i] || (p.x < split, p.y < 0.42, p.z > 0.5) != (left, lower, front)
             })
             .collect();
         let n = part.iter().filter(|&&a| !a).count();
         let (m, d) = score(&young, &truth.young, &part);
         println!(
-            "  x {} 0.5, {} half, {}: {n} particles, mean |dlog10 E| {m:.4}, median difference {d:+.4}",
+            "  x {} {split}, {} half, {}: {n} particles, mean |dlog10 E| {m:.4}, median difference {d:+.4}",
             if left { "<" } else { ">" },
             if lower { "lower" } else { "upper" },
             if front { "front" } else { "back" },
