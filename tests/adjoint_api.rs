@@ -5,19 +5,24 @@
 mod common;
 use common::*;
 use glam::Vec3;
-use physdreamer::solver::{Poke, Solver, SolverConfig, TimeStep};
+use physdreamer::particles::ParticleSet;
+use physdreamer::solver::{GpuParticle, Poke, Solver, SolverConfig, TimeStep};
 use rand::Rng;
 
-fn solver(frame_substeps: f32) -> Solver {
-    let mut rng = rng("adjoint api");
-    let set = random_block(
-        &mut rng,
+/// A 6 × 5 × 4 block of particles with random E (1e3 – 1e5 Pa) drawn from stream `name`.
+fn block(name: &str) -> ParticleSet {
+    random_block(
+        &mut rng(name),
         Vec3::new(0.4, 0.3, 0.4),
         [6, 5, 4],
         1.0 / 64.0,
         1e3,
         1e5,
-    );
+    )
+}
+
+fn solver(frame_substeps: f32) -> Solver {
+    let set = block("adjoint api");
     let cfg = SolverConfig {
         grid_res: 32,
         time_step: TimeStep::Fixed(1.0 / 2048.0),
@@ -99,6 +104,55 @@ fn gradients_are_bit_reproducible_taped_or_not_and_the_solver_returns_to_the_sta
             budgets[k]
         );
     }
+}
+
+/// A backward pass reruns frames without reading back their largest speed; the next clip
+/// from a new state must not take that speed for its own (its substeps, and so its result,
+/// would then depend on what ran before it).
+#[test]
+fn a_backward_pass_leaves_nothing_that_changes_the_next_clip() {
+    let set = block("adjoint then clip");
+    let cfg = SolverConfig {
+        grid_res: 32,
+        time_step: TimeStep::Adaptive {
+            cfl: 0.4,
+            max_substeps: 200,
+        },
+        frame_dt: 1.0 / 60.0,
+        ..Default::default()
+    };
+    let with_velocity = |s: &Solver, v: Vec3| -> Vec<GpuParticle> {
+        let mut state = s.state().unwrap();
+        for p in &mut state {
+            p.v = v.extend(0.0).to_array();
+        }
+        state
+    };
+    let slow = Vec3::new(0.0, -0.2, 0.0);
+    // fresh: the slow clip on a new solver
+    let mut fresh = Solver::new(&gpu(), cfg.clone(), &set).unwrap();
+    let state = with_velocity(&fresh, slow);
+    fresh.set_state(&state).unwrap();
+    let expected = fresh.record_clip(2).unwrap();
+    let expected_end = fresh.positions().unwrap();
+    // after a backward pass through a fast clip
+    let mut s = Solver::new(&gpu(), cfg, &set).unwrap();
+    let fast = with_velocity(&s, Vec3::new(6.0, 0.0, 0.0));
+    s.set_state(&fast).unwrap();
+    let clip = s.record_clip(2).unwrap();
+    let n = s.len();
+    s.backward(&clip, &[vec![], vec![], vec![Vec3::ONE; n]])
+        .unwrap();
+    assert!(
+        clip.substeps()[1] > expected.substeps()[1],
+        "the fast clip needs more substeps ({:?} against {:?}), or this test shows nothing",
+        clip.substeps(),
+        expected.substeps()
+    );
+    s.set_state(&state).unwrap();
+    let again = s.record_clip(2).unwrap();
+    assert_eq!(again.substeps(), expected.substeps());
+    assert_eq!(s.positions().unwrap(), expected_end);
 }
 
 #[test]

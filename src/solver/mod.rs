@@ -436,9 +436,7 @@ impl Solver {
         let s: Vec<u32> =
             bytemuck::pod_collect_to_vec(&self.ctx.read_bytes(&self.status, 0, 16)?);
         self.max_speed = f32::from_bits(s[2]);
-        self.ctx
-            .queue
-            .write_buffer(&self.status, 8, bytemuck::cast_slice(&[0u32]));
+        self.forget_reported_speed();
         if s[0] != u32::MAX {
             self.ctx.queue.write_buffer(
                 &self.status,

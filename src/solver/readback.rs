@@ -39,6 +39,7 @@ impl Solver {
             .iter()
             .map(|p| p.velocity().length())
             .fold(0.0, f32::max);
+        self.forget_reported_speed();
         Ok(())
     }
 
@@ -69,6 +70,16 @@ impl Solver {
         self.time = snap.time;
         self.step = snap.step;
         self.max_speed = snap.max_speed;
+        self.forget_reported_speed();
+    }
+
+    /// Clears the largest speed the GPU has reported since the last check: substeps run
+    /// without a check (a backward pass's recomputed frames) leave theirs there, and the next
+    /// frame after a new state must not take it for its own.
+    pub(super) fn forget_reported_speed(&self) {
+        self.ctx
+            .queue
+            .write_buffer(&self.status, 8, bytemuck::cast_slice(&[0u32]));
     }
 
     /// Grid velocities (xyz per node, block-major order) of the last substep's active
