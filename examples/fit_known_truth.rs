@@ -27,7 +27,8 @@
 //! squash strains it all the way up.
 
 use anyhow::{Context, Result};
-use glam::Vec3;
+use glam::{Vec2, Vec3};
+use physdreamer::cli::bench::parse_vec2;
 use physdreamer::cli::fit::{run as fit, FitArgs};
 use physdreamer::cli::prepare::conditioning_camera;
 use physdreamer::fit::known_truth::{score, write_video, Truth};
@@ -149,16 +150,14 @@ fn main() -> Result<()> {
     let squash = args.iter().any(|a| a == "--squash");
     let split: f32 = arg(&args, "--split", 0.5)?;
     let young_text = arg(&args, "--young", "5e4,3e5".to_string())?;
-    let (young_a, young_b) = match young_text
-        .split(',')
-        .map(|v| v.trim().parse::<f32>())
-        .collect::<Result<Vec<_>, _>>()
-        .ok()
-        .as_deref()
-    {
-        Some(&[a, b]) if a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite() => (a, b),
-        _ => anyhow::bail!("--young needs two positive values A,B in Pa, got {young_text:?}"),
-    };
+    let Vec2 {
+        x: young_a,
+        y: young_b,
+    } = parse_vec2("--young", &young_text)?;
+    anyhow::ensure!(
+        young_a > 0.0 && young_b > 0.0,
+        "--young needs two positive values A,B in Pa, got {young_text:?}"
+    );
     anyhow::ensure!(
         split > 0.35 && split < 0.65,
         "--split {split} is not inside the jelly (x from 0.35 to 0.65)"
