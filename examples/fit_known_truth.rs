@@ -5,19 +5,20 @@
 //!     cargo run --release --example fit_known_truth [-- --global] [--width 320]
 //!         [--velocity-iterations 8] [--material-iterations 80] [--material-lr 0.1]
 //!         [--material-grid 16] [--material-levels 1] [--tv-weight 1e-5] [--tv-saturation 0.1]
-//!         [--sharpen false] [--sharpen-every 8] [--sharpen-tolerance 0.02]
+//!         [--sharpen false] [--sharpen-every 8] [--sharpen-tolerance 0.02] [--sharpen-shifts 16]
 //!         [--scan -1.8,-1.2,-0.6,0,0.6,1.2,1.8] [--scan-refine 0] [--ramp]
 //!         [--relative-epsilon 0] [--velocity-relative-epsilon 0] [--velocity-curvature 0]
 //!         [--frames 13] [--per-cell 2] [--checker 0.05] [--squash]
 //!         [--split 0.5] [--young 5e4,3e5]
-//!         [--out out/fit_known_truth]
+//!         [--out out/fit_known_truth] [--resume]
 //!
 //! Truth: two regions, E = 5·10⁴ Pa for x < 0.5 and 3·10⁵ Pa beyond (`--split X` moves the
 //! boundary to x = X, `--young A,B` sets the two values; `--global`: A everywhere; `--ramp`:
 //! log₁₀ E linear in x between the two over x ∈ [0.3, 0.7], a smooth truth). Starts 1.5
 //! decades below the truth's mean log₁₀ E. Prints mean |Δlog₁₀ E| over the moving (not
 //! anchored) particles, the difference of their medians, the wall time and the peak
-//! resident memory. `--per-cell 1` fits the jelly with one particle per grid cell (about
+//! resident memory. `--resume` continues the fit from its checkpoint in OUT/fit (the same
+//! flags) instead of starting over. `--per-cell 1` fits the jelly with one particle per grid cell (about
 //! 2,000 particles) instead of the scene's two (15,830). `--checker S` paints the jelly in a
 //! checker of cubes of side S (domain units) for the video and the fit: the plain red jelly
 //! shows the camera little more than its outline, a painted one its surface's motion too.
@@ -80,8 +81,10 @@ fn jelly(per_cell: u32, checker: Option<f32>, out: &std::path::Path) -> Result<P
 fn main() -> Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    const FLAGS: [&str; 27] = [
+    const FLAGS: [&str; 29] = [
+        "--resume",
         "--split",
+        "--sharpen-shifts",
         "--young",
         "--sharpen",
         "--sharpen-tolerance",
@@ -116,6 +119,7 @@ fn main() -> Result<()> {
         anyhow::bail!("unknown flag {a}; the flags are {}", FLAGS.join(" "));
     }
     let global = args.iter().any(|a| a == "--global");
+    let resume = args.iter().any(|a| a == "--resume");
     let width: u32 = arg(&args, "--width", 320)?;
     let d = FitSettings::default();
     let velocity_iterations = arg(&args, "--velocity-iterations", d.velocity_iterations)?;
@@ -129,6 +133,7 @@ fn main() -> Result<()> {
     let sharpen = arg(&args, "--sharpen", d.sharpen)?;
     let sharpen_every = arg(&args, "--sharpen-every", d.sharpen_every)?;
     let sharpen_tolerance = arg(&args, "--sharpen-tolerance", d.sharpen_tolerance)?;
+    let sharpen_shifts = arg(&args, "--sharpen-shifts", d.sharpen_shifts)?;
     let ramp = args.iter().any(|a| a == "--ramp");
     anyhow::ensure!(
         !(ramp && global),
@@ -229,12 +234,13 @@ fn main() -> Result<()> {
             sharpen,
             sharpen_every,
             sharpen_tolerance,
+            sharpen_shifts,
             scan,
             scan_refine,
             relative_epsilon,
             velocity_relative_epsilon,
             velocity_curvature,
-            restart: true,
+            restart: !resume,
             stop_after: None,
             render_backward: Default::default(),
         },

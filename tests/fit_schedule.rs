@@ -251,16 +251,18 @@ fn a_sharpened_grid_is_adopted_with_its_moved_nodes_momentum_dropped() {
     let mut p = values.clone();
     s.adam_material.step(&mut p, &vec![1e-3; n]).unwrap();
     let young = s.field.young(&points()).unwrap();
-    let (sharp, sharp_young) = s
+    let sharp = s
         .sharpened(&points(), &young)
         .unwrap()
         .expect("a ramp to sharpen");
-    assert_eq!(sharp_young, sharp.young(&points()).unwrap());
+    // the sides split halfway between the plateaus the ramp's nodes went to
+    assert_eq!(sharp.middle, 5.0);
     let want: Vec<f64> = (0..n)
         .map(|idx| [4.5, 4.5, 4.5, 4.5, 5.5, 5.5, 5.5, 5.5][idx % 8])
         .collect();
-    assert_eq!(sharp.values(), &want[..]);
-    assert_eq!(s.adopt_sharpened(sharp).unwrap(), 2 * 64);
+    assert_eq!(sharp.field.values(), &want[..]);
+    assert_eq!(sharp.shifted(0.0, 0.0).unwrap().values(), &want[..]);
+    assert_eq!(s.adopt_sharpened(sharp.field).unwrap(), 2 * 64);
     assert_eq!(s.field.values(), &want[..]);
     // the next step with a zero gradient moves only the nodes that kept their momentum
     let mut q = want.clone();
@@ -269,4 +271,65 @@ fn a_sharpened_grid_is_adopted_with_its_moved_nodes_momentum_dropped() {
         let moved_by_sharpening = matches!(idx % 8, 3 | 4);
         assert_eq!(q[idx] == want[idx], moved_by_sharpening, "node {idx}");
     }
+}
+
+/// A grid blurred over x nodes 3 and 4 between 4.5 and 5.5, sharpened.
+fn sharpened_ramp() -> (FitState, physdreamer::fit::Sharpened) {
+    let mut s = state(1, 8).unwrap();
+    let ramp = [4.5, 4.5, 4.5, 4.8, 5.2, 5.5, 5.5, 5.5];
+    let values: Vec<f64> = (0..s.field.len()).map(|idx| ramp[idx % 8]).collect();
+    s.field.set_values(&values).unwrap();
+    let young = s.field.young(&points()).unwrap();
+    let sharp = s.sharpened(&points(), &young).unwrap().expect("a ramp");
+    (s, sharp)
+}
+
+#[test]
+fn the_shift_search_finds_the_levels_of_both_sides() {
+    let (_, sharp) = sharpened_ramp();
+    let rest = points();
+    // each side shifted as a whole: the high side by +0.015, the low one by −0.010
+    let shifted = sharp.shifted(0.015, -0.010).unwrap();
+    for (&a, &b) in shifted.values().iter().zip(sharp.field.values()) {
+        let d = if b >= 5.0 { 0.015 } else { -0.010 };
+        assert!((a - b - d).abs() < 1e-12);
+    }
+    // a loss whose minimum is that grid: the search lands on it
+    let target: Vec<f64> = shifted
+        .young(&rest)
+        .unwrap()
+        .iter()
+        .map(|&e| (e as f64).log10())
+        .collect();
+    let loss = |young: &[f32]| -> anyhow::Result<f64> {
+        Ok(young
+            .iter()
+            .zip(&target)
+            .map(|(&e, t)| ((e as f64).log10() - t).powi(2))
+            .sum())
+    };
+    let found = sharp.search(&rest, 40, loss).unwrap();
+    assert!((found.shifts.0 - 0.015).abs() < 1e-12, "{:?}", found.shifts);
+    assert!((found.shifts.1 + 0.010).abs() < 1e-12, "{:?}", found.shifts);
+    assert!(found.loss < 1e-9, "{}", found.loss);
+    assert_eq!(found.field.values(), shifted.values());
+    // every grid it simulated was a new one
+    assert!(found.evaluations <= 40 && found.evaluations >= 5);
+    // the budget is kept: one evaluation is the sharpened grid as it is
+    let counted = |budget: u32| {
+        let mut calls = 0;
+        let r = sharp
+            .search(&rest, budget, |y| {
+                calls += 1;
+                loss(y)
+            })
+            .unwrap();
+        (calls, r)
+    };
+    let (calls, once) = counted(1);
+    assert_eq!((calls, once.evaluations, once.shifts), (1, 1, (0.0, 0.0)));
+    assert_eq!(once.field.values(), sharp.field.values());
+    let (calls, few) = counted(4);
+    assert_eq!((calls, few.evaluations), (4, 4));
+    assert!(few.loss < once.loss);
 }

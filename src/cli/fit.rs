@@ -70,6 +70,10 @@ pub struct FitArgs {
     /// A sharpened grid is kept where its loss is below (1 + this) × the current loss.
     #[arg(long, default_value_t = FitSettings::default().sharpen_tolerance)]
     pub sharpen_tolerance: f64,
+    /// Grids simulated to find the levels of the sharpened grid's two sides (each shifted
+    /// by a few thousandths of a decade) before it is judged; 0 or 1: as it is.
+    #[arg(long, default_value_t = FitSettings::default().sharpen_shifts)]
+    pub sharpen_shifts: u32,
     /// Nodes per axis of the log10 E grid.
     #[arg(long, default_value_t = FitSettings::default().material_grid)]
     pub material_grid: usize,
@@ -171,6 +175,7 @@ pub fn run(ctx: &GpuContext, a: FitArgs) -> Result<()> {
         sharpen: a.sharpen,
         sharpen_every: a.sharpen_every,
         sharpen_tolerance: a.sharpen_tolerance,
+        sharpen_shifts: a.sharpen_shifts,
         scan_offsets: parse_offsets(&a.scan)?,
         scan_refine: a.scan_refine,
         relative_epsilon: a.relative_epsilon,

@@ -20,6 +20,8 @@ pub mod run;
 mod schedule;
 mod sharpening;
 
+pub use sharpening::{Sharpened, ShiftSearch};
+
 use crate::field::{Curvature, StiffnessField, TotalVariation};
 use crate::loss::ImageLoss;
 use crate::optimiser::{Adam, AdamConfig, Decay, Schedule};
@@ -123,6 +125,12 @@ pub struct FitSettings {
     /// preferred (the velocity, held during the comparison, adapts afterwards).
     #[serde(default)]
     pub sharpen_tolerance: f64,
+    /// Grids simulated to find the levels of the sharpened grid's two sides: its high side
+    /// and its low side each shifted by a few thousandths of a decade, the shifts searched
+    /// for the lowest loss before the proposal is judged ([`Sharpened::search`]). 0 or 1:
+    /// the sharpened grid as it is.
+    #[serde(default)]
+    pub sharpen_shifts: u32,
 }
 
 impl Default for FitSettings {
@@ -155,6 +163,7 @@ impl Default for FitSettings {
             sharpen: true,
             sharpen_every: 0,
             sharpen_tolerance: 0.02,
+            sharpen_shifts: 16,
         }
     }
 }

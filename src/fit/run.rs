@@ -72,28 +72,32 @@ pub fn run(
         // a sharpened E grid the video prefers replaces this iteration's step
         let mut sharpened = false;
         if state.sharpen_due(it) {
-            if let Some((field, sharp_young)) = state.sharpened(rest, &young)? {
-                let trial = problem
-                    .evaluate(
-                        solver,
-                        &sharp_young,
-                        &velocity,
-                        window,
-                        &state.loss(stage),
-                        false,
-                    )
+            if let Some(sharp) = state.sharpened(rest, &young)? {
+                let trial = sharp
+                    .search(rest, state.settings.sharpen_shifts, |young| {
+                        let loss = state.loss(stage);
+                        let e = problem.evaluate(solver, young, &velocity, window, &loss, false);
+                        Ok(e?.loss)
+                    })
                     .with_context(|| format!("fit iteration {it}: the sharpened E grid"))?;
+                let (high, low) = trial.shifts;
+                let how = format!(
+                    "sides shifted {high:+.3} / {low:+.3} decades, {} grids simulated",
+                    trial.evaluations
+                );
                 sharpened = trial.loss < ev.loss * (1.0 + state.settings.sharpen_tolerance);
                 if sharpened {
-                    let moved = state.adopt_sharpened(field)?;
+                    let moved = state.adopt_sharpened(trial.field)?;
                     log::info!(
-                        "iteration {it}: sharpened the E grid at {moved} nodes, loss {:.4e} -> {:.4e}",
+                        "iteration {it}: sharpened the E grid at {moved} nodes ({how}), loss \
+                         {:.4e} -> {:.4e}",
                         ev.loss,
                         trial.loss
                     );
                 } else {
                     log::info!(
-                        "iteration {it}: kept the E grid (sharpened: loss {:.4e} against {:.4e})",
+                        "iteration {it}: kept the E grid (sharpened, {how}: loss {:.4e} \
+                         against {:.4e})",
                         trial.loss,
                         ev.loss
                     );

@@ -290,6 +290,7 @@ impl Solver {
                 .write_buffer(&a.material_adj, 0, bytemuck::cast_slice(&zero4));
         }
         let mut cur = 0;
+        let (mut t_tape, mut t_adjoint) = (0.0, 0.0);
         for k in (0..=clip.frames()).rev() {
             add_positions(&mut state, &position_adjoints[k]);
             if k == 0 {
@@ -301,12 +302,17 @@ impl Solver {
                 .write_buffer(&a.adj[cur], 0, bytemuck::cast_slice(&state));
             let (substeps, dt) = clip.plan[k - 1];
             let start = &clip.checkpoints[k - 1];
+            let t0 = std::time::Instant::now();
             let (offsets, taped) = self.record_tape(start, substeps as usize, dt)?;
+            let t1 = std::time::Instant::now();
             cur = self.backward_frame(&offsets, taped, cur);
             let a = self.adjoint.as_ref().expect("built above");
             state = self.ctx.read(&a.adj[cur])?;
             state.truncate(n);
+            t_tape += (t1 - t0).as_secs_f64();
+            t_adjoint += t1.elapsed().as_secs_f64();
         }
+        log::debug!("backward: taping {t_tape:.2} s, adjoint stages {t_adjoint:.2} s");
         self.restore(&clip.checkpoints[0]);
         let a = self.adjoint.as_ref().expect("built above");
         let mat: Vec<[f32; 4]> = self.ctx.read(&a.material_adj)?;
