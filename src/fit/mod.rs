@@ -111,8 +111,8 @@ pub struct FitSettings {
     /// Target frames after frame 0 (default: all of the video, at most 13).
     pub frames: Option<usize>,
     /// Propose the E grid with its short ramps made steps ([`Sharpen`]) on the finest
-    /// coarse-to-fine level, and keep it where the video prefers it (within
-    /// `sharpen_tolerance`), the velocity held. Gradient steps leave a sharp boundary between
+    /// coarse-to-fine level, its two sides' levels searched (`sharpen_shifts`), and keep it
+    /// where the video prefers it (within `sharpen_tolerance`), the velocity held. Gradient steps leave a sharp boundary between
     /// node planes spread over two or three cells; the video decides whether it is sharp.
     #[serde(default)]
     pub sharpen: bool,

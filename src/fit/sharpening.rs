@@ -46,14 +46,14 @@ pub struct ShiftSearch {
 
 /// The finest shift step (decades); the search starts at twice it.
 const SHIFT_STEP: f64 = 0.005;
-/// The largest shift of either side, in steps of `SHIFT_STEP` (0.05 decades).
-const MAX_SHIFT_STEPS: i64 = 10;
+/// The largest shift of either side, in steps of `SHIFT_STEP` (0.1 decades).
+const MAX_SHIFT_STEPS: i64 = 20;
 
 impl Sharpened {
     /// A pattern search over the two sides' shifts: from (0, 0), with steps of 0.01 then
     /// 0.005 decades, it moves to the first of (+s, 0), (−s, 0), (0, +s), (0, −s) that
     /// lowers `loss_of` (the loss of a grid's E at the particles), until none does, each
-    /// shift within ±0.05, at most `evaluations` grids (at least the unshifted one).
+    /// shift within ±0.1, at most `evaluations` grids (at least the unshifted one).
     /// Why: a step alone changes how the object sways; the blurred grid's ramp made up for
     /// plateaus a little off, and the sway's frequency is sensitive to their level.
     pub fn search(
