@@ -162,7 +162,7 @@ impl Default for FitSettings {
             frames: None,
             sharpen: true,
             sharpen_every: 0,
-            sharpen_tolerance: 0.02,
+            sharpen_tolerance: 0.005,
             sharpen_shifts: 16,
         }
     }
