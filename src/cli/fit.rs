@@ -71,7 +71,7 @@ pub struct FitArgs {
     #[arg(long, default_value_t = FitSettings::default().sharpen_tolerance)]
     pub sharpen_tolerance: f64,
     /// Grids simulated to find the levels of the sharpened grid's two sides (each shifted
-    /// by a few thousandths of a decade) before it is judged; 0 or 1: as it is.
+    /// by up to 0.1 decades) before it is judged; 0 or 1: as it is.
     #[arg(long, default_value_t = FitSettings::default().sharpen_shifts)]
     pub sharpen_shifts: u32,
     /// Nodes per axis of the log10 E grid.

@@ -112,8 +112,9 @@ pub struct FitSettings {
     pub frames: Option<usize>,
     /// Propose the E grid with its short ramps made steps ([`Sharpen`]) on the finest
     /// coarse-to-fine level, its two sides' levels searched (`sharpen_shifts`), and keep it
-    /// where the video prefers it (within `sharpen_tolerance`), the velocity held. Gradient steps leave a sharp boundary between
-    /// node planes spread over two or three cells; the video decides whether it is sharp.
+    /// where the video prefers it (within `sharpen_tolerance`), the velocity held. Gradient
+    /// steps leave a sharp boundary between node planes spread over two or three cells; the
+    /// video decides whether it is sharp.
     #[serde(default)]
     pub sharpen: bool,
     /// When: at the finest level's last iteration, and (if not 0) every this-many E
@@ -126,7 +127,7 @@ pub struct FitSettings {
     #[serde(default)]
     pub sharpen_tolerance: f64,
     /// Grids simulated to find the levels of the sharpened grid's two sides: its high side
-    /// and its low side each shifted by a few thousandths of a decade, the shifts searched
+    /// and its low side each shifted (by up to 0.1 decades), the shifts searched
     /// for the lowest loss before the proposal is judged ([`Sharpened::search`]). 0 or 1:
     /// the sharpened grid as it is.
     #[serde(default)]
