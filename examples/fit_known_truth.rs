@@ -19,9 +19,10 @@
 //! anchored) particles, the difference of their medians, the wall time and the peak
 //! resident memory. `--resume` continues the fit from its checkpoint in OUT/fit (the same
 //! flags) instead of starting over. `--per-cell 1` fits the jelly with one particle per grid
-//! cell (about 2,000 particles) instead of the scene's two (15,830). `--checker S` paints the jelly in a
-//! checker of cubes of side S (domain units) for the video and the fit: the plain red jelly
-//! shows the camera little more than its outline, a painted one its surface's motion too.
+//! cell (about 2,000 particles) instead of the scene's two (15,830). `--checker S` paints the
+//! jelly in a checker of cubes of side S (domain units) for the video and the fit: the plain
+//! red jelly shows the camera little more than its outline, a painted one its surface's
+//! motion too.
 //! The known motion is a sway, v₀ = (0.8, 0, 0.3) m/s · h with h the height above the pedestal
 //! over 0.25; `--squash` adds a vertical squash, (0, −0.6, 0) m/s · h. A sway strains the
 //! jelly mostly near the pedestal, so the E of its upper part barely shows in the video; a

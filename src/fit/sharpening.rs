@@ -16,22 +16,6 @@ pub struct Sharpened {
     pub middle: f64,
 }
 
-impl Sharpened {
-    /// The grid with its high side shifted by `high` and its low side by `low` decades
-    /// (clamped to the grid's range).
-    pub fn shifted(&self, high: f64, low: f64) -> Result<StiffnessField> {
-        let mut f = self.field.clone();
-        let values: Vec<f64> = self
-            .field
-            .values()
-            .iter()
-            .map(|&v| v + if v >= self.middle { high } else { low })
-            .collect();
-        f.set_values(&values)?;
-        Ok(f)
-    }
-}
-
 /// The best shifted grid a search found.
 #[derive(Clone, Debug)]
 pub struct ShiftSearch {
@@ -50,6 +34,20 @@ const SHIFT_STEP: f64 = 0.005;
 const MAX_SHIFT_STEPS: i64 = 20;
 
 impl Sharpened {
+    /// The grid with its high side shifted by `high` and its low side by `low` decades
+    /// (clamped to the grid's range).
+    pub fn shifted(&self, high: f64, low: f64) -> Result<StiffnessField> {
+        let mut f = self.field.clone();
+        let values: Vec<f64> = self
+            .field
+            .values()
+            .iter()
+            .map(|&v| v + if v >= self.middle { high } else { low })
+            .collect();
+        f.set_values(&values)?;
+        Ok(f)
+    }
+
     /// A pattern search over the two sides' shifts: from (0, 0), with steps of 0.01 then
     /// 0.005 decades, it moves to the first of (+s, 0), (−s, 0), (0, +s), (0, −s) that
     /// lowers `loss_of` (the loss of a grid's E at the particles), until none does, each
