@@ -5,7 +5,7 @@
 //!     cargo run --release --example fit_known_truth [-- --global] [--width 320]
 //!         [--velocity-iterations 8] [--material-iterations 80] [--material-lr 0.1]
 //!         [--material-grid 16] [--material-levels 1] [--tv-weight 1e-5] [--tv-saturation 0.1]
-//!         [--sharpen false] [--sharpen-every 8] [--sharpen-tolerance 0.005] [--sharpen-shifts 16]
+//!         [--sharpen false] [--sharpen-every 8] [--sharpen-tolerance -0.02] [--sharpen-shifts 16]
 //!         [--scan -1.8,-1.2,-0.6,0,0.6,1.2,1.8] [--scan-refine 0] [--ramp]
 //!         [--relative-epsilon 0] [--velocity-relative-epsilon 0] [--velocity-curvature 0]
 //!         [--frames 13] [--per-cell 2] [--checker 0.05] [--squash]

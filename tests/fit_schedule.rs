@@ -190,12 +190,32 @@ fn bad_priors_are_refused() {
             },
             "tv_saturation = 0",
         ),
+        (
+            FitSettings {
+                sharpen_tolerance: -1.0,
+                ..Default::default()
+            },
+            "sharpen_tolerance = -1",
+        ),
+        (
+            FitSettings {
+                sharpen_tolerance: f64::NAN,
+                ..Default::default()
+            },
+            "sharpen_tolerance = NaN",
+        ),
     ] {
         let err = FitState::new(settings, &rest, &vec![false; rest.len()], 4.5)
             .expect_err("refused")
             .to_string();
         assert!(err.contains(name), "{err}");
     }
+    // a proposal may be asked to lower the loss by a margin
+    let margin = FitSettings {
+        sharpen_tolerance: -0.02,
+        ..Default::default()
+    };
+    assert!(FitState::new(margin, &rest, &vec![false; rest.len()], 4.5).is_ok());
 }
 
 #[test]
@@ -284,6 +304,25 @@ fn sharpened_ramp() -> (FitState, physdreamer::fit::Sharpened) {
     (s, sharp)
 }
 
+/// The squared distance in log₁₀ E at the particles from `target`'s E.
+fn distance_to(
+    target: &physdreamer::field::StiffnessField,
+) -> impl Fn(&[f32]) -> anyhow::Result<f64> {
+    let target: Vec<f64> = target
+        .young(&points())
+        .unwrap()
+        .iter()
+        .map(|&e| (e as f64).log10())
+        .collect();
+    move |young: &[f32]| {
+        Ok(young
+            .iter()
+            .zip(&target)
+            .map(|(&e, t)| ((e as f64).log10() - t).powi(2))
+            .sum())
+    }
+}
+
 #[test]
 fn the_shift_search_finds_the_levels_of_both_sides() {
     let (_, sharp) = sharpened_ramp();
@@ -294,25 +333,14 @@ fn the_shift_search_finds_the_levels_of_both_sides() {
         let d = if b >= 5.0 { 0.015 } else { -0.010 };
         assert!((a - b - d).abs() < 1e-12);
     }
-    // a loss whose minimum is that grid: the search lands on it
-    let target: Vec<f64> = shifted
-        .young(&rest)
-        .unwrap()
-        .iter()
-        .map(|&e| (e as f64).log10())
-        .collect();
-    let loss = |young: &[f32]| -> anyhow::Result<f64> {
-        Ok(young
-            .iter()
-            .zip(&target)
-            .map(|(&e, t)| ((e as f64).log10() - t).powi(2))
-            .sum())
-    };
-    let found = sharp.search(&rest, 40, loss).unwrap();
-    assert!((found.shifts.0 - 0.015).abs() < 1e-12, "{:?}", found.shifts);
-    assert!((found.shifts.1 + 0.010).abs() < 1e-12, "{:?}", found.shifts);
-    assert!(found.loss < 1e-9, "{}", found.loss);
-    assert_eq!(found.field.values(), shifted.values());
+    // a loss whose minimum is that grid: the search lands on it (to its 0.0005 decades)
+    let loss = distance_to(&shifted);
+    let found = sharp.search(&rest, 40, &loss).unwrap();
+    assert!((found.shifts.0 - 0.015).abs() < 6e-4, "{:?}", found.shifts);
+    assert!((found.shifts.1 + 0.010).abs() < 6e-4, "{:?}", found.shifts);
+    assert!(found.loss < 1e-4, "{}", found.loss);
+    let again = sharp.shifted(found.shifts.0, found.shifts.1).unwrap();
+    assert_eq!(found.field.values(), again.values());
     // every grid it simulated was a new one
     assert!(found.evaluations <= 40 && found.evaluations >= 5);
     // the budget is kept: one evaluation is the sharpened grid as it is
@@ -332,4 +360,86 @@ fn the_shift_search_finds_the_levels_of_both_sides() {
     let (calls, few) = counted(4);
     assert_eq!((calls, few.evaluations), (4, 4));
     assert!(few.loss < once.loss);
+}
+
+#[test]
+fn the_shift_search_follows_a_narrow_valley_across_the_axes() {
+    let (_, sharp) = sharpened_ramp();
+    let rest = points();
+    // the loss of a sway: steep across the line where the high side's stiffening makes up
+    // for the low side's softening, shallow along it; the minimum at (+0.02, −0.06)
+    let (h0, l0) = (0.02, -0.06);
+    let probe = |h: f64, l: f64| 1e4 * (h + l - h0 - l0).powi(2) + (h - l - h0 + l0).powi(2);
+    let mut seen = Vec::new();
+    let found = sharp
+        .search(&rest, 40, |young| {
+            // the two sides' shifts, read back from the E the search simulates
+            let e0 = (young[0] as f64).log10() - sharp.field.sample(&rest[..1]).unwrap()[0];
+            let last = rest.len() - 1;
+            let e1 = (young[last] as f64).log10() - sharp.field.sample(&rest[last..]).unwrap()[0];
+            seen.push((e1, e0));
+            Ok(probe(e1, e0))
+        })
+        .unwrap();
+    // the first and the last point lie on the low and the high side
+    assert!(sharp.field.sample(&rest[..1]).unwrap()[0] < sharp.middle);
+    assert!(sharp.field.sample(&rest[rest.len() - 1..]).unwrap()[0] >= sharp.middle);
+    assert!((found.shifts.0 - h0).abs() < 0.004, "{:?}", found.shifts);
+    assert!((found.shifts.1 - l0).abs() < 0.004, "{:?}", found.shifts);
+    assert!(
+        found.loss < 1e-3 * probe(0.0, 0.0),
+        "{} after {seen:?}",
+        found.loss
+    );
+}
+
+#[test]
+fn two_parts_sets_each_side_to_its_weighted_median() {
+    let (_, sharp) = sharpened_ramp();
+    let n = sharp.field.len();
+    // x nodes 0–3 are the low side (4.5), 4–7 the high (5.5); give them other values
+    let mut uneven = sharp.clone();
+    let values: Vec<f64> = (0..n)
+        .map(|idx| [4.4, 4.5, 4.6, 4.9, 5.1, 5.3, 5.5, 5.7][idx % 8])
+        .collect();
+    uneven.field.set_values(&values).unwrap();
+    // the weights put the low side's median at 4.6 and the high side's at 5.3
+    let weights: Vec<f64> = (0..n)
+        .map(|idx| [1.0, 1.0, 3.0, 0.0, 0.0, 5.0, 1.0, 2.0][idx % 8])
+        .collect();
+    let parts = uneven
+        .two_parts(&weights)
+        .unwrap()
+        .expect("both sides weighted");
+    let want: Vec<f64> = (0..n)
+        .map(|idx| if idx % 8 < 4 { 4.6 } else { 5.3 })
+        .collect();
+    assert_eq!(parts.field.values(), &want[..]);
+    assert_eq!(parts.middle, uneven.middle);
+    // a side that no particle sees has no median
+    let one_side: Vec<f64> = (0..n)
+        .map(|idx| if idx % 8 < 4 { 1.0 } else { 0.0 })
+        .collect();
+    assert!(uneven.two_parts(&one_side).unwrap().is_none());
+    // the proposal's best form: two parts where they fit the loss better, else the grid
+    let rest = points();
+    let weights = sharp.field.adjoint(&rest, &vec![1.0; rest.len()]).unwrap();
+    let flat = uneven.two_parts(&weights).unwrap().unwrap();
+    let to_parts = uneven
+        .best_form(&rest, &weights, 12, distance_to(&flat.field))
+        .unwrap();
+    assert!(to_parts.two_parts);
+    assert_eq!(to_parts.search.shifts, (0.0, 0.0));
+    assert_eq!(to_parts.search.field.values(), flat.field.values());
+    let to_grid = uneven
+        .best_form(&rest, &weights, 12, distance_to(&uneven.field))
+        .unwrap();
+    assert!(!to_grid.two_parts);
+    assert_eq!(to_grid.search.field.values(), uneven.field.values());
+    // both forms were searched, each within its budget
+    assert!(
+        (16..=24).contains(&to_parts.evaluations),
+        "{}",
+        to_parts.evaluations
+    );
 }

@@ -67,11 +67,13 @@ pub struct FitArgs {
     /// Also try it every this-many iterations of that level (0: at its last only).
     #[arg(long, default_value_t = FitSettings::default().sharpen_every)]
     pub sharpen_every: u32,
-    /// A sharpened grid is kept where its loss is below (1 + this) × the current loss.
-    #[arg(long, default_value_t = FitSettings::default().sharpen_tolerance)]
+    /// A sharpened grid is kept where its loss is below (1 + this) × the current loss
+    /// (negative: it must lower the loss by that fraction).
+    #[arg(long, default_value_t = FitSettings::default().sharpen_tolerance, allow_negative_numbers = true)]
     pub sharpen_tolerance: f64,
-    /// Grids simulated to find the levels of the sharpened grid's two sides (each shifted
-    /// by up to 0.1 decades) before it is judged; 0 or 1: as it is.
+    /// Grids simulated to find the levels of the proposal's two sides (each shifted by up
+    /// to 0.2 decades) before it is judged, for each of its two forms (the sharpened grid,
+    /// and the same as two uniform parts); 0 or 1: each as it is.
     #[arg(long, default_value_t = FitSettings::default().sharpen_shifts)]
     pub sharpen_shifts: u32,
     /// Nodes per axis of the log10 E grid.

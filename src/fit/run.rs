@@ -73,17 +73,25 @@ pub fn run(
         let mut sharpened = false;
         if state.sharpen_due(it) {
             if let Some(sharp) = state.sharpened(rest, &young)? {
-                let trial = sharp
-                    .search(rest, state.settings.sharpen_shifts, |young| {
+                let weights = state.field.adjoint(rest, &vec![1.0; rest.len()])?;
+                let budget = state.settings.sharpen_shifts;
+                let proposal = sharp
+                    .best_form(rest, &weights, budget, |young| {
                         let loss = state.loss(stage);
                         let e = problem.evaluate(solver, young, &velocity, window, &loss, false);
                         Ok(e?.loss)
                     })
                     .with_context(|| format!("fit iteration {it}: the sharpened E grid"))?;
+                let trial = proposal.search.clone();
                 let (high, low) = trial.shifts;
                 let how = format!(
-                    "sides shifted {high:+.3} / {low:+.3} decades, {} grids simulated",
-                    trial.evaluations
+                    "{}, sides shifted {high:+.4} / {low:+.4} decades, {} grids simulated",
+                    if proposal.two_parts {
+                        "as two uniform parts"
+                    } else {
+                        "edges sharpened"
+                    },
+                    proposal.evaluations
                 );
                 sharpened = trial.loss < ev.loss * (1.0 + state.settings.sharpen_tolerance);
                 if sharpened {

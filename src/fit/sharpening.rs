@@ -28,10 +28,12 @@ pub struct ShiftSearch {
     pub evaluations: u32,
 }
 
-/// The finest shift step (decades); the search starts at twice it.
-const SHIFT_STEP: f64 = 0.005;
-/// The largest shift of either side, in steps of `SHIFT_STEP` (0.1 decades).
-const MAX_SHIFT_STEPS: i64 = 20;
+/// The search's resolution (decades): shifts are whole multiples of it.
+const SHIFT_UNIT: f64 = 0.0005;
+/// The first simplex's size, in `SHIFT_UNIT`s (0.02 decades).
+const FIRST_STEP: i64 = 40;
+/// The largest shift of either side, in `SHIFT_UNIT`s (0.2 decades).
+const MAX_SHIFT: i64 = 400;
 
 impl Sharpened {
     /// The grid with its high side shifted by `high` and its low side by `low` decades
@@ -48,12 +50,61 @@ impl Sharpened {
         Ok(f)
     }
 
-    /// A pattern search over the two sides' shifts: from (0, 0), with steps of 0.01 then
-    /// 0.005 decades, it moves to the first of (+s, 0), (−s, 0), (0, +s), (0, −s) that
-    /// lowers `loss_of` (the loss of a grid's E at the particles), until none does, each
-    /// shift within ±0.1, at most `evaluations` grids (at least the unshifted one).
-    /// Why: a step alone changes how the object sways; the blurred grid's ramp made up for
-    /// plateaus a little off, and the sway's frequency is sensitive to their level.
+    /// The grid as two uniform parts: every node of each side set to that side's median,
+    /// each node weighted by `weights` (its share of the particles: [`StiffnessField::adjoint`]
+    /// of ones). `None` where a side has no weight. The hypothesis that the object is two
+    /// materials meeting at the sharpened edge; the search then finds the two levels.
+    pub fn two_parts(&self, weights: &[f64]) -> Result<Option<Sharpened>> {
+        let values = self.field.values();
+        let mut levels = [0.0; 2];
+        for (side, level) in levels.iter_mut().enumerate() {
+            let high = side == 0;
+            let mut nodes: Vec<(f64, f64)> = values
+                .iter()
+                .zip(weights)
+                .filter(|&(&v, &w)| w > 0.0 && (v >= self.middle) == high)
+                .map(|(&v, &w)| (v, w))
+                .collect();
+            if nodes.is_empty() {
+                return Ok(None);
+            }
+            nodes.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let half = 0.5 * nodes.iter().map(|n| n.1).sum::<f64>();
+            let mut seen = 0.0;
+            *level = nodes[nodes.len() - 1].0;
+            for &(v, w) in &nodes {
+                seen += w;
+                if seen >= half {
+                    *level = v;
+                    break;
+                }
+            }
+        }
+        let mut field = self.field.clone();
+        let parts: Vec<f64> = values
+            .iter()
+            .map(|&v| {
+                if v >= self.middle {
+                    levels[0]
+                } else {
+                    levels[1]
+                }
+            })
+            .collect();
+        field.set_values(&parts)?;
+        Ok(Some(Sharpened {
+            field,
+            middle: self.middle,
+        }))
+    }
+
+    /// Searches the two sides' shifts for the lowest `loss_of` (the loss of a grid's E at the
+    /// particles): Nelder–Mead from the simplex (0, 0), (0.02, 0), (0, 0.02) decades, shifts
+    /// rounded to 0.0005 and within ±0.2, a grid simulated once, at most `evaluations` grids
+    /// (at least the unshifted one). Why: a step alone changes how the object sways; the
+    /// blurred grid's ramp made up for plateaus a little off, and the sway's frequency is
+    /// sensitive to their level. The loss is a narrow valley along which one side stiffens
+    /// as the other softens, which a simplex follows and steps along the axes do not.
     pub fn search(
         &self,
         rest: &[Vec3],
@@ -62,48 +113,149 @@ impl Sharpened {
     ) -> Result<ShiftSearch> {
         let mut seen: Vec<((i64, i64), f64)> = Vec::new();
         let mut eval = |at: (i64, i64)| -> Result<Option<f64>> {
+            if at.0.abs() > MAX_SHIFT || at.1.abs() > MAX_SHIFT {
+                return Ok(Some(f64::INFINITY));
+            }
             if let Some(&(_, l)) = seen.iter().find(|(p, _)| *p == at) {
                 return Ok(Some(l));
             }
             if seen.len() as u32 >= evaluations.max(1) {
                 return Ok(None);
             }
-            let f = self.shifted(at.0 as f64 * SHIFT_STEP, at.1 as f64 * SHIFT_STEP)?;
-            let l = loss_of(&f.young(rest)?)?;
-            seen.push((at, l));
-            Ok(Some(l))
+            let (h, l) = (at.0 as f64 * SHIFT_UNIT, at.1 as f64 * SHIFT_UNIT);
+            let loss = loss_of(&self.shifted(h, l)?.young(rest)?)?;
+            seen.push((at, loss));
+            Ok(Some(loss))
         };
-        let mut best = (0i64, 0i64);
-        let mut best_loss = eval(best)?.expect("one evaluation is always allowed");
-        'steps: for step in [2i64, 1] {
-            loop {
-                let mut moved = false;
-                for (a, b) in [(step, 0), (-step, 0), (0, step), (0, -step)] {
-                    let at = (best.0 + a, best.1 + b);
-                    if at.0.abs() > MAX_SHIFT_STEPS || at.1.abs() > MAX_SHIFT_STEPS {
-                        continue;
-                    }
-                    let Some(l) = eval(at)? else {
-                        break 'steps;
-                    };
-                    if l < best_loss {
-                        (best, best_loss, moved) = (at, l, true);
-                        break;
-                    }
-                }
-                if !moved {
-                    break;
-                }
-            }
-        }
-        let shifts = (best.0 as f64 * SHIFT_STEP, best.1 as f64 * SHIFT_STEP);
+        nelder_mead(&mut eval)?;
+        let (best, loss) = seen
+            .iter()
+            .copied()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("the unshifted grid is always simulated");
+        let shifts = (best.0 as f64 * SHIFT_UNIT, best.1 as f64 * SHIFT_UNIT);
         Ok(ShiftSearch {
             field: self.shifted(shifts.0, shifts.1)?,
-            loss: best_loss,
+            loss,
             shifts,
             evaluations: seen.len() as u32,
         })
     }
+}
+
+/// The form of a sharpening proposal a search chose.
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    pub search: ShiftSearch,
+    /// Whether it is the two uniform parts ([`Sharpened::two_parts`]) rather than the
+    /// sharpened grid itself.
+    pub two_parts: bool,
+    /// Grids simulated by both searches.
+    pub evaluations: u32,
+}
+
+impl Sharpened {
+    /// Both forms of the proposal, each searched with at most `evaluations` grids: the
+    /// sharpened grid, and its two uniform parts (nodes weighted by `weights`); the one with
+    /// the lower loss (the sharpened grid on a tie).
+    pub fn best_form(
+        &self,
+        rest: &[Vec3],
+        weights: &[f64],
+        evaluations: u32,
+        mut loss_of: impl FnMut(&[f32]) -> Result<f64>,
+    ) -> Result<Proposal> {
+        let sharp = self.search(rest, evaluations, &mut loss_of)?;
+        let Some(parts) = self.two_parts(weights)? else {
+            let evaluations = sharp.evaluations;
+            return Ok(Proposal {
+                search: sharp,
+                two_parts: false,
+                evaluations,
+            });
+        };
+        let parts = parts.search(rest, evaluations, &mut loss_of)?;
+        for (name, form) in [("edges sharpened", &sharp), ("two uniform parts", &parts)] {
+            log::debug!(
+                "sharpening proposal, {name}: loss {:.4e} at shifts {:+.4} / {:+.4} ({} grids)",
+                form.loss,
+                form.shifts.0,
+                form.shifts.1,
+                form.evaluations
+            );
+        }
+        let evaluations = sharp.evaluations + parts.evaluations;
+        let two_parts = parts.loss < sharp.loss;
+        Ok(Proposal {
+            search: if two_parts { parts } else { sharp },
+            two_parts,
+            evaluations,
+        })
+    }
+}
+
+/// Nelder–Mead on a grid of whole `SHIFT_UNIT`s: reflection, expansion, contraction and
+/// shrinking as usual, points rounded to the grid. `eval` gives `None` when its budget is
+/// spent, which ends the search, as does a simplex shrunk to one point.
+fn nelder_mead(eval: &mut impl FnMut((i64, i64)) -> Result<Option<f64>>) -> Result<()> {
+    let mut simplex = Vec::with_capacity(3);
+    for p in [(0, 0), (FIRST_STEP, 0), (0, FIRST_STEP)] {
+        let Some(l) = eval(p)? else {
+            return Ok(());
+        };
+        simplex.push((p, l));
+    }
+    // each round simulates a new grid or shrinks the simplex; a bound on rounds that only
+    // revisit grids
+    for _ in 0..200 {
+        simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let (best, good, worst) = (simplex[0], simplex[1], simplex[2]);
+        if best.0 == good.0 && best.0 == worst.0 {
+            break;
+        }
+        let centre = (
+            0.5 * (best.0 .0 + good.0 .0) as f64,
+            0.5 * (best.0 .1 + good.0 .1) as f64,
+        );
+        let along = |t: f64| {
+            (
+                (centre.0 + t * (worst.0 .0 as f64 - centre.0)).round() as i64,
+                (centre.1 + t * (worst.0 .1 as f64 - centre.1)).round() as i64,
+            )
+        };
+        let reflected = along(-1.0);
+        let Some(lr) = eval(reflected)? else { break };
+        if lr < best.1 {
+            let expanded = along(-2.0);
+            let Some(le) = eval(expanded)? else { break };
+            simplex[2] = if le < lr {
+                (expanded, le)
+            } else {
+                (reflected, lr)
+            };
+        } else if lr < good.1 {
+            simplex[2] = (reflected, lr);
+        } else {
+            let contracted = along(if lr < worst.1 { -0.5 } else { 0.5 });
+            let Some(lc) = eval(contracted)? else { break };
+            if lc < worst.1.min(lr) {
+                simplex[2] = (contracted, lc);
+            } else {
+                let half = |p: (i64, i64)| {
+                    (
+                        ((best.0 .0 + p.0) as f64 / 2.0).round() as i64,
+                        ((best.0 .1 + p.1) as f64 / 2.0).round() as i64,
+                    )
+                };
+                for vertex in simplex.iter_mut().skip(1) {
+                    let p = half(vertex.0);
+                    let Some(l) = eval(p)? else { return Ok(()) };
+                    *vertex = (p, l);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 impl FitState {
