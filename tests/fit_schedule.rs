@@ -421,6 +421,8 @@ fn two_parts_sets_each_side_to_its_weighted_median() {
         .map(|idx| if idx % 8 < 4 { 1.0 } else { 0.0 })
         .collect();
     assert!(uneven.two_parts(&one_side).unwrap().is_none());
+    let err = uneven.two_parts(&one_side[1..]).unwrap_err().to_string();
+    assert!(err.contains(&format!("{} weights", n - 1)), "{err}");
     // the proposal's best form: two parts where they fit the loss better, else the grid
     let rest = points();
     let weights = sharp.field.adjoint(&rest, &vec![1.0; rest.len()]).unwrap();

@@ -1,5 +1,6 @@
 //! The fit's sharpening move ([`FitSettings::sharpen`](super::FitSettings::sharpen)): when
-//! it is proposed, the proposal and the search for its plateaus' levels, and taking it.
+//! it is proposed, the proposal in its two forms (the sharpened grid, and the same as two
+//! uniform parts), the search for its two sides' levels, and taking it.
 
 use super::FitState;
 use crate::field::{Sharpen, StiffnessField};
@@ -56,6 +57,13 @@ impl Sharpened {
     /// materials meeting at the sharpened edge; the search then finds the two levels.
     pub fn two_parts(&self, weights: &[f64]) -> Result<Option<Sharpened>> {
         let values = self.field.values();
+        if weights.len() != values.len() {
+            anyhow::bail!(
+                "two_parts: {} weights for a grid of {} nodes",
+                weights.len(),
+                values.len()
+            );
+        }
         let mut levels = [0.0; 2];
         for (side, level) in levels.iter_mut().enumerate() {
             let high = side == 0;
