@@ -360,6 +360,25 @@ fn the_shift_search_finds_the_levels_of_both_sides() {
     let (calls, few) = counted(4);
     assert_eq!((calls, few.evaluations), (4, 4));
     assert!(few.loss < once.loss);
+    // grids that fail to simulate (an infinite loss) are stepped around
+    let bounded = sharp
+        .search(&rest, 40, |y| {
+            let high = (y[y.len() - 1] as f64).log10()
+                - sharp.field.sample(&rest[rest.len() - 1..]).unwrap()[0];
+            if high > 0.0101 {
+                Ok(f64::INFINITY)
+            } else {
+                loss(y)
+            }
+        })
+        .unwrap();
+    assert!(bounded.loss.is_finite() && bounded.loss < once.loss);
+    assert!(bounded.shifts.0 <= 0.0101, "{:?}", bounded.shifts);
+    assert!(
+        (bounded.shifts.1 + 0.010).abs() < 0.003,
+        "{:?}",
+        bounded.shifts
+    );
 }
 
 #[test]

@@ -78,8 +78,17 @@ pub fn run(
                 let proposal = sharp
                     .best_form(rest, &weights, budget, |young| {
                         let loss = state.loss(stage);
-                        let e = problem.evaluate(solver, young, &velocity, window, &loss, false);
-                        Ok(e?.loss)
+                        // a trial grid that blows up is a bad proposal, not a failed fit
+                        match problem.evaluate(solver, young, &velocity, window, &loss, false) {
+                            Ok(e) => Ok(e.loss),
+                            Err(err) => {
+                                log::warn!(
+                                    "iteration {it}: a proposed E grid failed to simulate \
+                                     ({err:#}); it counts as the worst"
+                                );
+                                Ok(f64::INFINITY)
+                            }
+                        }
                     })
                     .with_context(|| format!("fit iteration {it}: the sharpened E grid"))?;
                 let trial = proposal.search.clone();
