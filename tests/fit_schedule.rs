@@ -1,6 +1,7 @@
 //! The fit's schedule: the first stage's candidates and their refinement, and the
 //! coarse-to-fine E grids of the material stage (which grid each iteration uses, when it
-//! changes, and that a change keeps the field and renews the optimiser).
+//! changes, and that a change keeps the field and renews the optimiser), and the sharpening
+//! proposal (when it is made, its two forms, the search of its levels, taking it).
 
 use glam::Vec3;
 use physdreamer::fit::{FitSettings, FitState};
