@@ -2,7 +2,7 @@
 
 use super::checkpoint::{self, FitIdentity};
 use super::evaluate::Problem;
-use super::{median, FitState, HistoryEntry, Stage};
+use super::{median, FitState, HistoryEntry, Proposal, Stage};
 use crate::solver::Solver;
 use anyhow::{Context, Result};
 use glam::Vec3;
@@ -75,7 +75,11 @@ pub fn run(
             if let Some(sharp) = state.sharpened(rest, &young)? {
                 let weights = state.field.adjoint(rest, &vec![1.0; rest.len()])?;
                 let budget = state.settings.sharpen_shifts;
-                let proposal = sharp
+                let Proposal {
+                    search: trial,
+                    two_parts,
+                    evaluations,
+                } = sharp
                     .best_form(rest, &weights, budget, |young| {
                         let loss = state.loss(stage);
                         // a trial grid that blows up is a bad proposal, not a failed fit
@@ -91,16 +95,15 @@ pub fn run(
                         }
                     })
                     .with_context(|| format!("fit iteration {it}: the sharpened E grid"))?;
-                let trial = proposal.search.clone();
                 let (high, low) = trial.shifts;
                 let how = format!(
                     "{}, sides shifted {high:+.4} / {low:+.4} decades, {} grids simulated",
-                    if proposal.two_parts {
+                    if two_parts {
                         "as two uniform parts"
                     } else {
                         "edges sharpened"
                     },
-                    proposal.evaluations
+                    evaluations
                 );
                 sharpened = trial.loss < ev.loss * (1.0 + state.settings.sharpen_tolerance);
                 if sharpened {

@@ -64,40 +64,32 @@ impl Sharpened {
                 values.len()
             );
         }
-        let mut levels = [0.0; 2];
-        for (side, level) in levels.iter_mut().enumerate() {
-            let high = side == 0;
+        // the weighted median of one side's nodes, `None` where no node of it has weight
+        let median = |high: bool| -> Option<f64> {
             let mut nodes: Vec<(f64, f64)> = values
                 .iter()
                 .zip(weights)
                 .filter(|&(&v, &w)| w > 0.0 && (v >= self.middle) == high)
                 .map(|(&v, &w)| (v, w))
                 .collect();
-            if nodes.is_empty() {
-                return Ok(None);
-            }
             nodes.sort_by(|a, b| a.0.total_cmp(&b.0));
             let half = 0.5 * nodes.iter().map(|n| n.1).sum::<f64>();
             let mut seen = 0.0;
-            *level = nodes[nodes.len() - 1].0;
             for &(v, w) in &nodes {
                 seen += w;
                 if seen >= half {
-                    *level = v;
-                    break;
+                    return Some(v);
                 }
             }
-        }
+            nodes.last().map(|n| n.0)
+        };
+        let (Some(high), Some(low)) = (median(true), median(false)) else {
+            return Ok(None);
+        };
         let mut field = self.field.clone();
         let parts: Vec<f64> = values
             .iter()
-            .map(|&v| {
-                if v >= self.middle {
-                    levels[0]
-                } else {
-                    levels[1]
-                }
-            })
+            .map(|&v| if v >= self.middle { high } else { low })
             .collect();
         field.set_values(&parts)?;
         Ok(Some(Sharpened {
