@@ -78,8 +78,8 @@ fn cell_index(c: vec3<i32>, res: u32) -> u32 {
     return u32((c.z * r + c.y) * r + c.x);
 }
 
-// Grid nodes use a block-major index: blocks of 8 x 4 x 4 nodes (x widest: P2G works one
-// 8-node row at a time), blocks in x-fastest order, so the 128 nodes of a block are
+// Grid nodes use a block-major index: blocks of 8 x 4 x 4 nodes (one workgroup of P2G, of the
+// grid update and of G2P each), blocks in x-fastest order, so the 128 nodes of a block are
 // contiguous. Cells are grouped into blocks the same way for the active-block marks.
 const BLOCK: vec3<u32> = vec3<u32>(8u, 4u, 4u);
 
@@ -131,7 +131,6 @@ struct Stencil {
 fn stencil(xg: vec3<f32>, res: u32) -> Stencil {
     let base = base_cell(xg, res);
     let fx = xg - vec3<f32>(base);
-    let nb = blocks_per_axis(res);
     let n = vec3<u32>(base);
     var s: Stencil;
     for (var a = 0; a < 3; a++) {
@@ -139,13 +138,21 @@ fn stencil(xg: vec3<f32>, res: u32) -> Stencil {
         s.dw[a] = vec3<f32>(bspline_d(fx[a], 0), bspline_d(fx[a], 1), bspline_d(fx[a], 2));
         s.d[a] = vec3<f32>(0.0, 1.0, 2.0) - fx[a];
     }
-    let c = n.x + vec3<u32>(0u, 1u, 2u);
-    s.idx[0] = ((c >> vec3<u32>(3u)) << vec3<u32>(7u)) | (c & vec3<u32>(7u));
-    let cy = n.y + vec3<u32>(0u, 1u, 2u);
-    s.idx[1] = (((cy >> vec3<u32>(2u)) * nb.x) << vec3<u32>(7u)) | ((cy & vec3<u32>(3u)) << vec3<u32>(3u));
-    let cz = n.z + vec3<u32>(0u, 1u, 2u);
-    s.idx[2] = (((cz >> vec3<u32>(2u)) * (nb.x * nb.y)) << vec3<u32>(7u)) | ((cz & vec3<u32>(3u)) << vec3<u32>(5u));
+    s.idx = stencil_index(n, res);
     return s;
+}
+
+// The per-axis grid index parts (Stencil.idx) of the nodes around base cell n.
+fn stencil_index(n: vec3<u32>, res: u32) -> array<vec3<u32>, 3> {
+    let nb = blocks_per_axis(res);
+    let c = n.x + vec3<u32>(0u, 1u, 2u);
+    let cy = n.y + vec3<u32>(0u, 1u, 2u);
+    let cz = n.z + vec3<u32>(0u, 1u, 2u);
+    return array<vec3<u32>, 3>(
+        ((c >> vec3<u32>(3u)) << vec3<u32>(7u)) | (c & vec3<u32>(7u)),
+        (((cy >> vec3<u32>(2u)) * nb.x) << vec3<u32>(7u)) | ((cy & vec3<u32>(3u)) << vec3<u32>(3u)),
+        (((cz >> vec3<u32>(2u)) * (nb.x * nb.y)) << vec3<u32>(7u)) | ((cz & vec3<u32>(3u)) << vec3<u32>(5u)),
+    );
 }
 
 fn stencil_weight(s: Stencil, o: vec3<i32>) -> f32 {
