@@ -47,7 +47,8 @@ fn gather_row(s: Stencil, oy: i32, oz: i32, row: mat3x3<f32>, v: ptr<function, v
 @compute @workgroup_size(128)
 fn g2p(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
     let block = active_blocks[3u + wg.x];
-    let cell = cell_index(vec3<i32>(block_node(block, l, params.res)), params.res);
+    let node = block_node(block, l, params.res); // the cell's lowest node
+    let cell = cell_index(vec3<i32>(node), params.res);
     let count = cell_count[cell];
     if (count == 0u) {
         return;
@@ -55,7 +56,7 @@ fn g2p(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
     cell_count[cell] = 0u;
     rows[cell / params.res] = 0u;
     let start = cell_start[cell];
-    let idx = stencil_index(block_node(block, l, params.res), params.res);
+    let idx = stencil_index(node, params.res);
     let ix = idx[0];
     let g00 = node_row(ix, idx[1].x + idx[2].x);
     let g01 = node_row(ix, idx[1].y + idx[2].x);

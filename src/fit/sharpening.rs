@@ -36,6 +36,17 @@ const FIRST_STEP: i64 = 40;
 /// The largest shift of either side, in `SHIFT_UNIT`s (0.2 decades).
 const MAX_SHIFT: i64 = 400;
 
+/// The form of a sharpening proposal a search chose.
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    pub search: ShiftSearch,
+    /// Whether it is the two uniform parts ([`Sharpened::two_parts`]) rather than the
+    /// sharpened grid itself.
+    pub two_parts: bool,
+    /// Grids simulated by both searches.
+    pub evaluations: u32,
+}
+
 impl Sharpened {
     /// The grid with its high side shifted by `high` and its low side by `low` decades
     /// (clamped to the grid's range).
@@ -141,20 +152,7 @@ impl Sharpened {
             evaluations: seen.len() as u32,
         })
     }
-}
 
-/// The form of a sharpening proposal a search chose.
-#[derive(Clone, Debug)]
-pub struct Proposal {
-    pub search: ShiftSearch,
-    /// Whether it is the two uniform parts ([`Sharpened::two_parts`]) rather than the
-    /// sharpened grid itself.
-    pub two_parts: bool,
-    /// Grids simulated by both searches.
-    pub evaluations: u32,
-}
-
-impl Sharpened {
     /// Both forms of the proposal, each searched with at most `evaluations` grids: the
     /// sharpened grid, and its two uniform parts (nodes weighted by `weights`); the one with
     /// the lower loss (the sharpened grid on a tie).
