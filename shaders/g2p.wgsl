@@ -11,7 +11,7 @@
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> particles_in: array<Particle>;
 @group(0) @binding(2) var<storage, read_write> particles_out: array<Particle>;
-@group(0) @binding(3) var<storage, read> grid_v: array<f32>; // xyz per node
+@group(0) @binding(3) var grid_v: texture_2d<f32>; // xyz per node (see texel)
 @group(0) @binding(4) var<storage, read> ctl: array<Ctl>;
 @group(0) @binding(5) var<storage, read_write> error: array<atomic<u32>>; // step*4+kind, particle, max speed bits
 @group(0) @binding(6) var<storage, read> active_blocks: array<u32>;
@@ -27,11 +27,11 @@ fn report(p: u32, kind: u32) {
 
 // The velocities of the three nodes ox = 0, 1, 2 at grid indices ix + iyz (one per column).
 fn node_row(ix: vec3<u32>, iyz: u32) -> mat3x3<f32> {
-    let g = 3u * (ix + iyz);
+    let g = ix + iyz;
     return mat3x3<f32>(
-        vec3<f32>(grid_v[g.x], grid_v[g.x + 1u], grid_v[g.x + 2u]),
-        vec3<f32>(grid_v[g.y], grid_v[g.y + 1u], grid_v[g.y + 2u]),
-        vec3<f32>(grid_v[g.z], grid_v[g.z + 1u], grid_v[g.z + 2u]),
+        textureLoad(grid_v, texel(g.x), 0).xyz,
+        textureLoad(grid_v, texel(g.y), 0).xyz,
+        textureLoad(grid_v, texel(g.z), 0).xyz,
     );
 }
 

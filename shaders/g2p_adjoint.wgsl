@@ -12,7 +12,7 @@
 @group(0) @binding(4) var<storage, read> adj_out: array<Particle>;
 @group(0) @binding(5) var<storage, read_write> adj_in: array<Particle>;
 @group(0) @binding(6) var<storage, read> slot: array<u32>; // record index (stress stage)
-@group(0) @binding(7) var<storage, read_write> records: array<P2gRecord>;
+@group(0) @binding(7) var records: texture_storage_2d<rgba32float, write>; // see record_texel
 
 @compute @workgroup_size(64)
 fn g2p_adjoint(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -83,5 +83,9 @@ fn g2p_adjoint(@builtin(global_invocation_id) gid: vec3<u32>) {
     rec.mv_a = vec4<f32>(v_adj, am[0].x);
     rec.a1 = vec4<f32>(am[0].yz, am[1].xy);
     rec.a2 = vec4<f32>(am[1].z, am[2]);
-    records[slot[p]] = rec;
+    let r = slot[p];
+    textureStore(records, record_texel(r, 0u), rec.xg_m);
+    textureStore(records, record_texel(r, 1u), rec.mv_a);
+    textureStore(records, record_texel(r, 2u), rec.a1);
+    textureStore(records, record_texel(r, 3u), rec.a2);
 }

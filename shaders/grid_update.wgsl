@@ -6,6 +6,7 @@
 @group(0) @binding(1) var<storage, read> active_blocks: array<u32>;
 @group(0) @binding(2) var<storage, read> grid: array<GridMomentum>;
 @group(0) @binding(3) var<storage, read_write> grid_v: array<f32>; // xyz per node
+@group(0) @binding(4) var grid_v_tex: texture_storage_2d<rgba32float, write>; // the same, for G2P
 
 @compute @workgroup_size(128)
 fn grid_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
@@ -21,4 +22,5 @@ fn grid_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     grid_v[3u * i] = v.x;
     grid_v[3u * i + 1u] = v.y;
     grid_v[3u * i + 2u] = v.z;
+    textureStore(grid_v_tex, texel(i), vec4<f32>(v, 0.0));
 }

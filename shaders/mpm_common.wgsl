@@ -46,6 +46,21 @@ struct P2gRecord {
     a2: vec4<f32>,       // A[1][2], A[2][0], A[2][1], A[2][2]
 }
 
+// Tables of rgba32float texels in a 2D texture, texel i at (i % 4096, i / 4096): the P2G
+// records (four texels each) and the grid velocities (one a node) are written there beside
+// their buffers for P2G and G2P, because on a CPU adapter a texel fetch costs a fraction of
+// a storage-buffer load, which is done lane by lane.
+const TEXELS_PER_ROW: u32 = 4096u;
+
+fn texel(i: u32) -> vec2<u32> {
+    return vec2<u32>(i % TEXELS_PER_ROW, i / TEXELS_PER_ROW);
+}
+
+// The texel of component `k` (0..3) of record `r`.
+fn record_texel(r: u32, k: u32) -> vec2<u32> {
+    return texel(4u * r + k);
+}
+
 fn record_affine(r: P2gRecord) -> mat3x3<f32> {
     return mat3x3<f32>(vec3<f32>(r.mv_a.w, r.a1.xy), vec3<f32>(r.a1.zw, r.a2.x), r.a2.yzw);
 }

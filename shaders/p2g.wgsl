@@ -9,7 +9,7 @@
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> active_blocks: array<u32>;
 @group(0) @binding(2) var<storage, read> cell_start: array<u32>;
-@group(0) @binding(3) var<storage, read> records: array<P2gRecord>;
+@group(0) @binding(3) var records: texture_2d<f32>; // P2G records, see record_texel
 @group(0) @binding(4) var<storage, read_write> grid: array<GridMomentum>;
 @group(0) @binding(5) var<storage, read> row_count: array<u32>; // particles per cell row
 @group(0) @binding(6) var<storage, read> anchor_mask: array<u32>; // per node: 1 if an anchor touches it
@@ -18,6 +18,15 @@
 // momentum `pz[k]` at node k of the column (before the y offset `dy`), mass `m`.
 fn column(w: vec4<f32>, pz: mat4x3<f32>, dy: vec3<f32>, m: f32) -> mat4x4<f32> {
     return mat4x4<f32>(w.x * vec4<f32>(pz[0] + dy, m), w.y * vec4<f32>(pz[1] + dy, m), w.z * vec4<f32>(pz[2] + dy, m), w.w * vec4<f32>(pz[3] + dy, m));
+}
+
+fn load_record(r: u32) -> P2gRecord {
+    return P2gRecord(
+        textureLoad(records, record_texel(r, 0u), 0),
+        textureLoad(records, record_texel(r, 1u), 0),
+        textureLoad(records, record_texel(r, 2u), 0),
+        textureLoad(records, record_texel(r, 3u), 0),
+    );
 }
 
 // Writes the four nodes of a column (grid index `i` for z, then + 32 per node).
@@ -75,7 +84,7 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
             let r0 = cell_start[cell_index(vec3<i32>(x0, cy, cz), params.res)];
             let r1 = cell_start[cell_index(vec3<i32>(x1, cy, cz), params.res) + 1u];
             for (var r = r0; r < r1; r++) {
-                let rec = records[r];
+                let rec = load_record(r);
                 let d0 = rec.xg_m.xyz - n0;
                 let d1 = rec.xg_m.xyz - n1;
                 let bz = vec4<f32>(bspline_at(d0.z), bspline_at(d0.z - 1.0), bspline_at(d0.z - 2.0), bspline_at(d0.z - 3.0));

@@ -12,6 +12,7 @@
 @group(0) @binding(6) var<storage, read> sorted_id: array<u32>;
 @group(0) @binding(7) var<storage, read_write> records: array<P2gRecord>;
 @group(0) @binding(8) var<storage, read_write> slot: array<u32>; // each particle's record index
+@group(0) @binding(9) var record_tex: texture_storage_2d<rgba32float, write>; // the records again, for P2G
 
 @compute @workgroup_size(64)
 fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -44,5 +45,9 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     rec.a1 = vec4<f32>(a[0].yz, a[1].xy);
     rec.a2 = vec4<f32>(a[1].z, a[2]);
     records[start + rank] = rec;
+    textureStore(record_tex, record_texel(start + rank, 0u), rec.xg_m);
+    textureStore(record_tex, record_texel(start + rank, 1u), rec.mv_a);
+    textureStore(record_tex, record_texel(start + rank, 2u), rec.a1);
+    textureStore(record_tex, record_texel(start + rank, 3u), rec.a2);
     slot[p] = start + rank;
 }

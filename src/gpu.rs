@@ -259,6 +259,10 @@ pub enum Binding {
     Uniform,
     StorageRead,
     StorageWrite,
+    /// A 2D `rgba32float` texture read with `textureLoad` (unfiltered).
+    Texture,
+    /// A 2D `rgba32float` storage texture written with `textureStore`.
+    StorageTexture,
 }
 
 /// A bind group layout for compute stages with bindings 0.. in the order given.
@@ -286,6 +290,16 @@ pub fn compute_layout(
                     has_dynamic_offset: false,
                     min_binding_size: None,
                 },
+                Binding::Texture => wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+                Binding::StorageTexture => wgpu::BindingType::StorageTexture {
+                    access: wgpu::StorageTextureAccess::WriteOnly,
+                    format: wgpu::TextureFormat::Rgba32Float,
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                },
             },
             count: None,
         })
@@ -305,20 +319,31 @@ pub fn bind_buffers(
     buffers: &[&wgpu::Buffer],
     uniform_size: Option<u64>,
 ) -> wgpu::BindGroup {
-    let entries: Vec<wgpu::BindGroupEntry> = buffers
-        .iter()
+    let resources: Vec<wgpu::BindingResource> =
+        buffers.iter().map(|b| b.as_entire_binding()).collect();
+    bind_resources(device, label, layout, resources, uniform_size)
+}
+
+/// A bind group binding `resources` 0.. in order; `uniform_size` limits binding 0 (a buffer)
+/// when it is a dynamic-offset uniform.
+pub fn bind_resources(
+    device: &wgpu::Device,
+    label: &str,
+    layout: &wgpu::BindGroupLayout,
+    mut resources: Vec<wgpu::BindingResource>,
+    uniform_size: Option<u64>,
+) -> wgpu::BindGroup {
+    if let (Some(size), Some(wgpu::BindingResource::Buffer(b))) =
+        (uniform_size, resources.first_mut())
+    {
+        b.size = wgpu::BufferSize::new(size);
+    }
+    let entries: Vec<wgpu::BindGroupEntry> = resources
+        .into_iter()
         .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
+        .map(|(i, resource)| wgpu::BindGroupEntry {
             binding: i as u32,
-            resource: if i == 0 && uniform_size.is_some() {
-                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: b,
-                    offset: 0,
-                    size: uniform_size.and_then(wgpu::BufferSize::new),
-                })
-            } else {
-                b.as_entire_binding()
-            },
+            resource,
         })
         .collect();
     device.create_bind_group(&wgpu::BindGroupDescriptor {

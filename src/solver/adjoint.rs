@@ -21,6 +21,7 @@
 //! `+ nodes × 48 B` (node adjoints), with S the most substeps of a frame and
 //! `nodes = grid_res³` — see [`gradient_memory`].
 
+use super::stage::Texels;
 use super::*;
 use anyhow::bail;
 use bytemuck::Zeroable;
@@ -108,40 +109,31 @@ impl AdjointState {
         ];
         let state_bytes = n * std::mem::size_of::<GpuParticle>() as u64;
         let adj = [0, 1].map(|i| ctx.storage(&format!("adjoint{i}"), state_bytes, none));
-        let records = ctx.storage("adjoint records", n * P2G_RECORD_BYTES, none);
+        let records = Texels::new(ctx, "adjoint records", 4 * n)?;
         let grid_adj = ctx.storage("grid adjoint", nodes * GRID_MOMENTUM_BYTES, none);
         let node_adj = ctx.storage("node adjoint", nodes * 16, none);
         let a_adj = ctx.storage("A adjoint", n * 48, none);
         let material_adj = ctx.storage("material adjoint", n * 16, none);
         let [s_g2p, s_grid, s_p2g, s_stress] = &stages;
         let p0 = &s.particles[0];
-        let gather = s.stages[2].bind(
+        let gather = s.stages[2].bind_with(
             ctx,
             &s.params,
-            &[
-                &s.active,
-                &s.cell_start,
-                &records,
-                &grid_adj,
-                &s.rows,
-                &s.anchor_mask,
+            vec![
+                s.active.as_entire_binding(),
+                s.cell_start.as_entire_binding(),
+                records.binding(),
+                grid_adj.as_entire_binding(),
+                s.rows.as_entire_binding(),
+                s.anchor_mask.as_entire_binding(),
             ],
         );
         let grid = s_grid.bind(ctx, &s.params, &[&s.active, &s.grid, &grid_adj, &node_adj]);
         let g2p = [0, 1].map(|i| {
-            s_g2p.bind(
-                ctx,
-                &s.params,
-                &[
-                    p0,
-                    &s.grid_v,
-                    &s.ctl,
-                    &adj[i],
-                    &adj[1 - i],
-                    &s.slot,
-                    &records,
-                ],
-            )
+            let buffers = [p0, &s.grid_v, &s.ctl, &adj[i], &adj[1 - i], &s.slot];
+            let mut res: Vec<_> = buffers.iter().map(|b| b.as_entire_binding()).collect();
+            res.push(records.binding());
+            s_g2p.bind_with(ctx, &s.params, res)
         });
         let p2g = [0, 1].map(|i| {
             s_p2g.bind(

@@ -3,7 +3,7 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U},
+    Binding::{StorageRead as R, StorageWrite as W, Texture as T, UniformDynamic as U},
     GpuContext,
 };
 use anyhow::Result;
@@ -15,7 +15,7 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "g2p",
         include_str!("../../shaders/g2p.wgsl"),
         &["g2p", "g2p_anchored"],
-        &[U, R, W, R, R, W, R, R, R, W, W],
+        &[U, R, W, T, R, W, R, R, R, W, W],
     )
 }
 

@@ -2,7 +2,7 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U},
+    Binding::{StorageRead as R, StorageTexture as ST, StorageWrite as W, UniformDynamic as U},
     GpuContext,
 };
 use anyhow::Result;
@@ -13,6 +13,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "g2p_adjoint",
         include_str!("../../shaders/g2p_adjoint.wgsl"),
         &["g2p_adjoint"],
-        &[U, R, R, R, R, W, R, W],
+        &[U, R, R, R, R, W, R, ST],
     )
 }

@@ -2,7 +2,7 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U},
+    Binding::{StorageRead as R, StorageTexture as ST, StorageWrite as W, UniformDynamic as U},
     GpuContext,
 };
 use anyhow::Result;
@@ -14,6 +14,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "grid_update",
         include_str!("../../shaders/grid_update.wgsl"),
         &["grid_update"],
-        &[U, R, R, W],
+        &[U, R, R, W, ST],
     )
 }

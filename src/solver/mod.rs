@@ -10,7 +10,10 @@
 //! marked by `anchor_mask` when the state is set or restored, and G2P leaves them at rest in
 //! a dispatch of their own. Determinism: no float atomics anywhere; P2G is a gather over
 //! particles sorted by (cell, particle index), so sums happen in a fixed order and two runs
-//! on one adapter give bit-identical states. Substeps are out-of-place: particle state ping-pongs
+//! on one adapter give bit-identical states. The P2G records and the grid velocities are
+//! written twice, to their buffers and to texel tables ([`stage::Texels`]) that P2G and G2P
+//! read: on a CPU adapter (lavapipe) a texel fetch costs a fraction of a storage-buffer load,
+//! which it does lane by lane. Substeps are out-of-place: particle state ping-pongs
 //! between two buffers, and the per-particle material is a buffer of its own.
 //! Reverse-mode gradients of whole clips: [`adjoint`] (one adjoint stage per forward stage,
 //! `*_adjoint.rs` with a WGSL file of the same name).
@@ -48,7 +51,7 @@ use crate::particles::ParticleSet;
 use anyhow::Result;
 use glam::{Mat3, Vec3};
 use layout::*;
-use stage::Stage;
+use stage::{Stage, Texels};
 
 /// Substeps encoded into one submission at most (one parameter record each).
 pub const MAX_BATCH: usize = 512;
@@ -176,8 +179,10 @@ impl Solver {
         );
         let records = ctx.storage("records", n as u64 * P2G_RECORD_BYTES, none);
         let slot = ctx.storage("slot", n as u64 * 4, none);
+        let record_tex = Texels::new(ctx, "records", 4 * n as u64)?;
         let grid = ctx.storage("grid", nodes * GRID_MOMENTUM_BYTES, none);
         let grid_v = ctx.storage("grid_v", nodes * 12, none);
+        let grid_v_tex = Texels::new(ctx, "grid_v", nodes)?;
         let anchor_mask = ctx.storage("anchor_mask", nodes * 4, none);
         let anchors = anchor_mask::Anchors::new(ctx, stride, &particles, &ctl, &anchor_mask)?;
         let stages = [
@@ -207,44 +212,59 @@ impl Solver {
                 )
             }),
             stress: [0, 1].map(|i| {
-                s_stress.bind(
-                    ctx,
-                    &params,
-                    &[
-                        &particles[i],
-                        &material,
-                        &ctl,
-                        &cell_count,
-                        &cell_start,
-                        &sorted_id,
-                        &records,
-                        &slot,
-                    ],
-                )
+                let buffers = [
+                    &particles[i],
+                    &material,
+                    &ctl,
+                    &cell_count,
+                    &cell_start,
+                    &sorted_id,
+                    &records,
+                    &slot,
+                ];
+                let mut res: Vec<_> = buffers.iter().map(|b| b.as_entire_binding()).collect();
+                res.push(record_tex.binding());
+                s_stress.bind_with(ctx, &params, res)
             }),
-            p2g: s_p2g.bind(
+            p2g: s_p2g.bind_with(
                 ctx,
                 &params,
-                &[&active, &cell_start, &records, &grid, &rows, &anchor_mask],
+                vec![
+                    active.as_entire_binding(),
+                    cell_start.as_entire_binding(),
+                    record_tex.binding(),
+                    grid.as_entire_binding(),
+                    rows.as_entire_binding(),
+                    anchor_mask.as_entire_binding(),
+                ],
             ),
-            grid_update: s_grid.bind(ctx, &params, &[&active, &grid, &grid_v]),
+            grid_update: s_grid.bind_with(
+                ctx,
+                &params,
+                vec![
+                    active.as_entire_binding(),
+                    grid.as_entire_binding(),
+                    grid_v.as_entire_binding(),
+                    grid_v_tex.binding(),
+                ],
+            ),
             g2p: [0, 1].map(|i| {
-                s_g2p.bind(
-                    ctx,
-                    &params,
-                    &[
-                        &particles[i],
-                        &particles[1 - i],
-                        &grid_v,
-                        &ctl,
-                        &status,
-                        &active,
-                        &cell_start,
-                        &sorted_id,
-                        &cell_count,
-                        &rows,
-                    ],
-                )
+                let mut res = vec![
+                    particles[i].as_entire_binding(),
+                    particles[1 - i].as_entire_binding(),
+                    grid_v_tex.binding(),
+                ];
+                let buffers = [
+                    &ctl,
+                    &status,
+                    &active,
+                    &cell_start,
+                    &sorted_id,
+                    &cell_count,
+                    &rows,
+                ];
+                res.extend(buffers.iter().map(|b| b.as_entire_binding()));
+                s_g2p.bind_with(ctx, &params, res)
             }),
         };
         let max_speed = set

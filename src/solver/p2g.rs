@@ -2,7 +2,7 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U},
+    Binding::{StorageRead as R, StorageWrite as W, Texture as T, UniformDynamic as U},
     GpuContext,
 };
 use anyhow::Result;
@@ -13,6 +13,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "p2g",
         include_str!("../../shaders/p2g.wgsl"),
         &["p2g"],
-        &[U, R, R, R, W, R, R],
+        &[U, R, R, T, W, R, R],
     )
 }

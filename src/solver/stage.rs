@@ -1,8 +1,8 @@
 //! A compute stage: one WGSL file (prepended with `shaders/mpm_common.wgsl`), its bind group
 //! layout and one pipeline per entry point.
 
-use crate::gpu::{bind_buffers, compute_layout, Binding, GpuContext};
-use anyhow::Result;
+use crate::gpu::{bind_resources, compute_layout, Binding, GpuContext};
+use anyhow::{bail, Result};
 
 const COMMON: &str = include_str!("../../shaders/mpm_common.wgsl");
 
@@ -36,13 +36,24 @@ impl Stage {
         params: &wgpu::Buffer,
         buffers: &[&wgpu::Buffer],
     ) -> wgpu::BindGroup {
-        let mut all = vec![params];
-        all.extend_from_slice(buffers);
-        bind_buffers(
+        let resources = buffers.iter().map(|b| b.as_entire_binding()).collect();
+        self.bind_with(ctx, params, resources)
+    }
+
+    /// As [`Stage::bind`], for bindings that are not all buffers (textures).
+    pub fn bind_with<'a>(
+        &self,
+        ctx: &GpuContext,
+        params: &'a wgpu::Buffer,
+        resources: Vec<wgpu::BindingResource<'a>>,
+    ) -> wgpu::BindGroup {
+        let mut all = vec![params.as_entire_binding()];
+        all.extend(resources);
+        bind_resources(
             &ctx.device,
             "mpm",
             &self.layout,
-            &all,
+            all,
             Some(std::mem::size_of::<super::layout::GpuParams>() as u64),
         )
     }
@@ -86,5 +97,48 @@ impl Stage {
         pass.set_bind_group(0, bg, &[offset]);
         pass.set_pipeline(&self.pipelines[entry]);
         pass.dispatch_workgroups_indirect(active, 0);
+    }
+}
+
+/// Texels a row of a [`Texels`] table holds (`TEXELS_PER_ROW` in `shaders/mpm_common.wgsl`).
+const TEXELS_PER_ROW: u32 = 4096;
+
+/// A table of `rgba32float` texels in a 2D texture, texel `i` at (i % 4096, i / 4096): what a
+/// stage writes with `textureStore` beside its buffer for a later stage to read with
+/// `textureLoad`, which on a CPU adapter costs a fraction of a storage-buffer load.
+pub struct Texels {
+    pub view: wgpu::TextureView,
+}
+
+impl Texels {
+    pub fn new(ctx: &GpuContext, label: &str, texels: u64) -> Result<Self> {
+        let rows = texels.div_ceil(TEXELS_PER_ROW as u64).max(1);
+        let max = ctx.device.limits().max_texture_dimension_2d;
+        if rows > max as u64 {
+            bail!(
+                "{label}: {texels} texels need {rows} texture rows; adapter {} allows {max}",
+                ctx.info.name
+            );
+        }
+        let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some(label),
+            size: wgpu::Extent3d {
+                width: TEXELS_PER_ROW,
+                height: rows as u32,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&Default::default());
+        Ok(Texels { view })
+    }
+
+    pub fn binding(&self) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::TextureView(&self.view)
     }
 }

@@ -2,7 +2,7 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U},
+    Binding::{StorageRead as R, StorageTexture as ST, StorageWrite as W, UniformDynamic as U},
     GpuContext,
 };
 use anyhow::Result;
@@ -14,6 +14,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "stress",
         include_str!("../../shaders/stress.wgsl"),
         &["stress"],
-        &[U, R, R, R, R, R, R, W, W],
+        &[U, R, R, R, R, R, R, W, W, ST],
     )
 }
