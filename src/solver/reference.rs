@@ -182,6 +182,7 @@ impl<T: Real> Reference<T> {
         let limits = wgpu::Limits {
             max_storage_buffer_binding_size: u32::MAX as u64,
             max_buffer_size: u64::MAX,
+            max_texture_dimension_2d: u32::MAX,
             ..Default::default()
         };
         validate::check(&cfg, set, &limits)?;

@@ -101,7 +101,7 @@ impl Stage {
 }
 
 /// Texels a row of a [`Texels`] table holds (`TEXELS_PER_ROW` in `shaders/mpm_common.wgsl`).
-const TEXELS_PER_ROW: u32 = 4096;
+pub(super) const TEXELS_PER_ROW: u32 = 4096;
 
 /// A table of `rgba32float` texels in a 2D texture, texel `i` at (i % 4096, i / 4096): what a
 /// stage writes with `textureStore` beside its buffer for a later stage to read with

@@ -88,6 +88,11 @@ pub fn check_poisson(i: usize, nu: f32) -> Result<(), SolverError> {
     Ok(())
 }
 
+/// Rows of a texel table ([`super::stage::Texels`]) of `texels` texels.
+fn texel_rows(texels: u64) -> u64 {
+    texels.div_ceil(super::stage::TEXELS_PER_ROW as u64)
+}
+
 /// Checks the configuration against the device limits and every particle.
 pub fn check(
     cfg: &SolverConfig,
@@ -108,6 +113,16 @@ pub fn check(
             "grid_res",
             res,
             format!("the grid needs {grid_bytes} bytes, more than this adapter allows"),
+        ));
+    }
+    let max_rows = limits.max_texture_dimension_2d as u64;
+    if texel_rows((res as u64).pow(3)) > max_rows {
+        return Err(cfg_err(
+            "grid_res",
+            res,
+            format!(
+                "the grid's velocity texels need more than the adapter's {max_rows} texture rows"
+            ),
         ));
     }
     if !(cfg.frame_dt.is_finite() && cfg.frame_dt > 0.0) {
@@ -160,6 +175,13 @@ pub fn check(
             "particle count",
             n,
             "more particles than one storage buffer of this adapter holds",
+        ));
+    }
+    if texel_rows(4 * n as u64) > max_rows {
+        return Err(cfg_err(
+            "particle count",
+            n,
+            format!("the P2G record texels need more than the adapter's {max_rows} texture rows"),
         ));
     }
     for (field, len) in [
@@ -231,4 +253,46 @@ pub fn max_wave_speed(young: &[f32], poisson: &[f32], density: &[f32], anchored:
             ((lambda + 2.0 * mu) / rho as f64).sqrt() as f32
         })
         .fold(0.0, f32::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glam::Vec3;
+
+    #[test]
+    fn texel_tables_must_fit_the_adapters_texture_rows() {
+        let cfg = SolverConfig {
+            grid_res: 64,
+            ..Default::default()
+        };
+        let set = ParticleSet::block(Vec3::splat(0.4), [16, 16, 16], 0.01, 1000.0, 1e5, 0.3);
+        let mut limits = wgpu::Limits::default();
+        assert!(check(&cfg, &set, &limits).is_ok());
+        // 64^3 nodes = 64 rows of grid velocities; 4,096 particles = 4 rows of records
+        limits.max_texture_dimension_2d = 63;
+        let err = check(&cfg, &set, &limits).unwrap_err().to_string();
+        assert!(
+            err.contains("grid_res") && err.contains("63 texture rows"),
+            "{err}"
+        );
+        limits.max_texture_dimension_2d = 64;
+        assert!(check(&cfg, &set, &limits).is_ok());
+        let big = ParticleSet::block(Vec3::splat(0.3), [20, 20, 20], 0.01, 1000.0, 1e5, 0.3);
+        limits.max_texture_dimension_2d = 7; // 8,000 particles need 8 rows of records
+        let err = check(
+            &SolverConfig {
+                grid_res: 16,
+                ..cfg
+            },
+            &big,
+            &limits,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("particle count") && err.contains("7 texture rows"),
+            "{err}"
+        );
+    }
 }
