@@ -121,7 +121,7 @@ impl Solver {
             1 => s_stress.dispatch_particles(pass, 0, &g.stress[i], off, n),
             2 => s_p2g.dispatch_blocks(pass, 0, &g.p2g, off, &self.active),
             3 => s_grid.dispatch_blocks(pass, 0, &g.grid_update, off, &self.active),
-            _ => g2p::dispatch(pass, s_g2p, &g.g2p[i], off, &self.active, n),
+            _ => s_g2p.dispatch_particles(pass, 0, &g.g2p[i], off, n),
         }
     }
 }

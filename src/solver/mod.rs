@@ -1,14 +1,13 @@
 //! The deterministic WGSL MPM solver (MLS-MPM / APIC, quadratic B-splines).
 //!
-//! One substep is ten dispatches in five stages, each a module with a WGSL file of its name:
+//! One substep is nine dispatches in five stages, each a module with a WGSL file of its name:
 //! `sort` (bin particles into cells, prefix sums, active node blocks), `stress` (Kirchhoff
 //! stress and the P2G record in cell-sorted order), `p2g` (per-node gather), `grid_update`
-//! (forces, anchors, walls, ground) and `g2p` (transfer back, F and x update, poke and drag,
-//! a lane per cell so that the cell's particles share its 27 node loads; it also empties the
-//! cell counts for the next binning, `sort::unbin`'s job on the reverse pass). Anchored
-//! particles stay out of the binning, the stress stage and P2G: the nodes they stop are
-//! marked by `anchor_mask` when the state is set or restored, and G2P leaves them at rest in
-//! a dispatch of their own. Determinism: no float atomics anywhere; P2G is a gather over
+//! (forces, anchors, walls, ground) and `g2p` (transfer back, F and x update, poke and drag;
+//! it also empties the cell counts for the next binning, `sort::unbin`'s job on the reverse
+//! pass). Anchored particles stay out of the binning, the stress stage and P2G: the nodes
+//! they stop are marked by `anchor_mask` when the state is set or restored, and G2P leaves
+//! them at rest. Determinism: no float atomics anywhere; P2G is a gather over
 //! particles sorted by (cell, particle index), so sums happen in a fixed order and two runs
 //! on one adapter give bit-identical states. The P2G records and the grid velocities are
 //! written twice, to their buffers and to texel tables ([`stage::Texels`]) that P2G and G2P
@@ -254,15 +253,7 @@ impl Solver {
                     particles[1 - i].as_entire_binding(),
                     grid_v_tex.binding(),
                 ];
-                let buffers = [
-                    &ctl,
-                    &status,
-                    &active,
-                    &cell_start,
-                    &sorted_id,
-                    &cell_count,
-                    &rows,
-                ];
+                let buffers = [&ctl, &status, &cell_count, &rows];
                 res.extend(buffers.iter().map(|b| b.as_entire_binding()));
                 s_g2p.bind_with(ctx, &params, res)
             }),
