@@ -1,7 +1,8 @@
 // The grid of one substep on the backward pass's tape: `store` copies the momentum, mass,
 // anchor flag and velocity of every node of the active blocks (after the grid update) to
 // a compact list, block by block in active-list order; `load` puts them back before the
-// substep's adjoint stages, which then need not rerun P2G and the grid update. The tape
+// substep's adjoint stages, which then need not rerun P2G and the grid update (the
+// velocities also as the texels that `g2p_adjoint` reads). The tape
 // holds `arrayLength(tape) / 256` blocks; `store` skips blocks beyond that and records the
 // largest active-block count it saw, so the caller can grow the tape and run again.
 
@@ -11,6 +12,7 @@
 @group(0) @binding(3) var<storage, read_write> grid_v: array<f32>; // xyz per node
 @group(0) @binding(4) var<storage, read_write> tape: array<vec4<f32>>; // 2 per node
 @group(0) @binding(5) var<storage, read_write> high_water: array<atomic<u32>>;
+@group(0) @binding(6) var grid_v_tex: texture_storage_2d<rgba32float, write>; // grid_v's texels
 
 fn capacity() -> u32 {
     return arrayLength(&tape) / 256u;
@@ -55,4 +57,5 @@ fn load(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     grid_v[3u * i] = b.x;
     grid_v[3u * i + 1u] = b.y;
     grid_v[3u * i + 2u] = b.z;
+    textureStore(grid_v_tex, texel(i), vec4<f32>(b.xyz, 0.0));
 }

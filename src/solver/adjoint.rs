@@ -130,8 +130,9 @@ impl AdjointState {
         );
         let grid = s_grid.bind(ctx, &s.params, &[&s.active, &s.grid, &grid_adj, &node_adj]);
         let g2p = [0, 1].map(|i| {
-            let buffers = [p0, &s.grid_v, &s.ctl, &adj[i], &adj[1 - i], &s.slot];
-            let mut res: Vec<_> = buffers.iter().map(|b| b.as_entire_binding()).collect();
+            let buffers = [&s.ctl, &adj[i], &adj[1 - i], &s.slot];
+            let mut res = vec![p0.as_entire_binding(), s.grid_v_tex.binding()];
+            res.extend(buffers.iter().map(|b| b.as_entire_binding()));
             res.push(records.binding());
             s_g2p.bind_with(ctx, &s.params, res)
         });

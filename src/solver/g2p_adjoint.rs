@@ -2,7 +2,10 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageRead as R, StorageTexture as ST, StorageWrite as W, UniformDynamic as U},
+    Binding::{
+        StorageRead as R, StorageTexture as ST, StorageWrite as W, Texture as T,
+        UniformDynamic as U,
+    },
     GpuContext,
 };
 use anyhow::Result;
@@ -13,6 +16,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "g2p_adjoint",
         include_str!("../../shaders/g2p_adjoint.wgsl"),
         &["g2p_adjoint"],
-        &[U, R, R, R, R, W, R, ST],
+        &[U, R, T, R, R, W, R, ST],
     )
 }

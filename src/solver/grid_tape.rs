@@ -2,7 +2,7 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U},
+    Binding::{StorageRead as R, StorageTexture as ST, StorageWrite as W, UniformDynamic as U},
     GpuContext,
 };
 use anyhow::Result;
@@ -17,7 +17,7 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "grid_tape",
         include_str!("../../shaders/grid_tape.wgsl"),
         &["store", "load"],
-        &[U, R, W, W, W, W],
+        &[U, R, W, W, W, W, ST],
     )
 }
 

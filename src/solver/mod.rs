@@ -91,6 +91,8 @@ pub struct Solver {
     active: wgpu::Buffer,
     grid: wgpu::Buffer,
     grid_v: wgpu::Buffer,
+    /// The grid velocities again, as texels (G2P and its adjoint read these).
+    grid_v_tex: Texels,
     records: wgpu::Buffer,
     /// Each particle's index in the cell-sorted records (written by the stress stage).
     slot: wgpu::Buffer,
@@ -278,6 +280,7 @@ impl Solver {
             active,
             grid,
             grid_v,
+            grid_v_tex,
             records,
             slot,
             cell_start,

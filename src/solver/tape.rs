@@ -75,11 +75,10 @@ impl Tape {
         while self.grids.len() < count {
             let size = capacity as u64 * grid_tape::BLOCK_BYTES;
             let buf = s.ctx.storage("tape grid", size, none);
-            let group = self.stage.bind(
-                &s.ctx,
-                &s.params,
-                &[&s.active, &s.grid, &s.grid_v, &buf, &self.high_water],
-            );
+            let buffers = [&s.active, &s.grid, &s.grid_v, &buf, &self.high_water];
+            let mut res: Vec<_> = buffers.iter().map(|b| b.as_entire_binding()).collect();
+            res.push(s.grid_v_tex.binding());
+            let group = self.stage.bind_with(&s.ctx, &s.params, res);
             self.grids.push((buf, group));
         }
     }
