@@ -39,8 +39,9 @@ fn gather_row(s: Stencil, oy: i32, oz: i32, row: mat3x3<f32>, v: ptr<function, v
     }
 }
 
-// The rest of the transfer for particle p, from its velocity v and B matrix.
-fn update(p: u32, pt_in: Particle, v_grid: vec3<f32>, b: mat3x3<f32>) {
+// The rest of the transfer for particle p (control record c), from its velocity v and B
+// matrix.
+fn update(p: u32, c: Ctl, pt_in: Particle, v_grid: vec3<f32>, b: mat3x3<f32>) {
     var pt = pt_in;
     var v = v_grid;
     let cmat = (4.0 * params.inv_dx) * b;
@@ -51,12 +52,9 @@ fn update(p: u32, pt_in: Particle, v_grid: vec3<f32>, b: mat3x3<f32>) {
     if (params.poke_on != 0u && distance(x, params.poke_centre.xyz) < params.poke_centre.w) {
         v += params.dt * params.poke_force.xyz;
     }
-    if (params.drag_on != 0u) {
-        let c = ctl[p];
-        if ((c.flags & FLAG_DRAGGED) != 0u) {
-            let a = params.drag_stiffness * (params.drag_target.xyz + c.offset - x) - params.drag_target.w * v;
-            v += params.dt * a;
-        }
+    if (params.drag_on != 0u && (c.flags & FLAG_DRAGGED) != 0u) {
+        let a = params.drag_stiffness * (params.drag_target.xyz + c.offset - x) - params.drag_target.w * v;
+        v += params.dt * a;
     }
     pt.x = vec4<f32>(x, 0.0);
     pt.v = vec4<f32>(v, 0.0);
@@ -87,30 +85,29 @@ fn g2p(@builtin(global_invocation_id) gid: vec3<u32>) {
     var pt: Particle;
     pt.x = particles_in[p].x;
     pt.f = particles_in[p].f;
-    if ((ctl[p].flags & FLAG_ANCHORED) != 0u) {
+    let c = ctl[p];
+    if ((c.flags & FLAG_ANCHORED) != 0u) {
         pt.v = vec4<f32>(0.0);
         pt.c = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
         particles_out[p] = pt;
         return;
     }
     let xg = pt.x.xyz * params.inv_dx;
-    let node = base_cell(xg, params.res);
-    let cell = cell_index(node, params.res);
+    let cell = cell_index(base_cell(xg, params.res), params.res);
     cell_count[cell] = 0u;
     rows[cell / params.res] = 0u;
-    let idx = stencil_index(vec3<u32>(node), params.res);
-    let ix = idx[0];
     let s = stencil(xg, params.res);
     var v = vec3<f32>(0.0);
     var b = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
-    gather_row(s, 0, 0, node_row(ix, idx[1].x + idx[2].x), &v, &b);
-    gather_row(s, 1, 0, node_row(ix, idx[1].y + idx[2].x), &v, &b);
-    gather_row(s, 2, 0, node_row(ix, idx[1].z + idx[2].x), &v, &b);
-    gather_row(s, 0, 1, node_row(ix, idx[1].x + idx[2].y), &v, &b);
-    gather_row(s, 1, 1, node_row(ix, idx[1].y + idx[2].y), &v, &b);
-    gather_row(s, 2, 1, node_row(ix, idx[1].z + idx[2].y), &v, &b);
-    gather_row(s, 0, 2, node_row(ix, idx[1].x + idx[2].z), &v, &b);
-    gather_row(s, 1, 2, node_row(ix, idx[1].y + idx[2].z), &v, &b);
-    gather_row(s, 2, 2, node_row(ix, idx[1].z + idx[2].z), &v, &b);
-    update(p, pt, v, b);
+    let ix = s.idx[0];
+    gather_row(s, 0, 0, node_row(ix, s.idx[1].x + s.idx[2].x), &v, &b);
+    gather_row(s, 1, 0, node_row(ix, s.idx[1].y + s.idx[2].x), &v, &b);
+    gather_row(s, 2, 0, node_row(ix, s.idx[1].z + s.idx[2].x), &v, &b);
+    gather_row(s, 0, 1, node_row(ix, s.idx[1].x + s.idx[2].y), &v, &b);
+    gather_row(s, 1, 1, node_row(ix, s.idx[1].y + s.idx[2].y), &v, &b);
+    gather_row(s, 2, 1, node_row(ix, s.idx[1].z + s.idx[2].y), &v, &b);
+    gather_row(s, 0, 2, node_row(ix, s.idx[1].x + s.idx[2].z), &v, &b);
+    gather_row(s, 1, 2, node_row(ix, s.idx[1].y + s.idx[2].z), &v, &b);
+    gather_row(s, 2, 2, node_row(ix, s.idx[1].z + s.idx[2].z), &v, &b);
+    update(p, c, pt, v, b);
 }

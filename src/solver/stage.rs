@@ -101,7 +101,12 @@ impl Stage {
 }
 
 /// Texels a row of a [`Texels`] table holds (`TEXELS_PER_ROW` in `shaders/mpm_common.wgsl`).
-pub(super) const TEXELS_PER_ROW: u32 = 4096;
+const TEXELS_PER_ROW: u32 = 4096;
+
+/// Texture rows of a [`Texels`] table of `texels` texels.
+pub(super) fn texel_rows(texels: u64) -> u64 {
+    texels.div_ceil(TEXELS_PER_ROW as u64).max(1)
+}
 
 /// A table of `rgba32float` texels in a 2D texture, texel `i` at (i % 4096, i / 4096): what a
 /// stage writes with `textureStore` beside its buffer for a later stage to read with
@@ -112,7 +117,7 @@ pub struct Texels {
 
 impl Texels {
     pub fn new(ctx: &GpuContext, label: &str, texels: u64) -> Result<Self> {
-        let rows = texels.div_ceil(TEXELS_PER_ROW as u64).max(1);
+        let rows = texel_rows(texels);
         let max = ctx.device.limits().max_texture_dimension_2d;
         if rows > max as u64 {
             bail!(

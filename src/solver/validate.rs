@@ -2,6 +2,7 @@
 //! value, before anything reaches the GPU.
 
 use super::config::{lame, SolverConfig, TimeStep, Wall};
+use super::stage::texel_rows;
 use crate::particles::ParticleSet;
 use thiserror::Error;
 
@@ -86,11 +87,6 @@ pub fn check_poisson(i: usize, nu: f32) -> Result<(), SolverError> {
         ));
     }
     Ok(())
-}
-
-/// Rows of a texel table ([`super::stage::Texels`]) of `texels` texels.
-fn texel_rows(texels: u64) -> u64 {
-    texels.div_ceil(super::stage::TEXELS_PER_ROW as u64)
 }
 
 /// Checks the configuration against the device limits and every particle.
