@@ -14,12 +14,6 @@
 @group(0) @binding(5) var<storage, read> row_count: array<u32>; // particles per cell row
 @group(0) @binding(6) var<storage, read> anchor_mask: array<u32>; // per node: 1 if an anchor touches it
 
-// The momentum and mass a particle gives four nodes along z (z .. z + 3): weights `w`,
-// momentum `pz[k]` at node k of the column (before the y offset `dy`), mass `m`.
-fn column(w: vec4<f32>, pz: mat4x3<f32>, dy: vec3<f32>, m: f32) -> mat4x4<f32> {
-    return mat4x4<f32>(w.x * vec4<f32>(pz[0] + dy, m), w.y * vec4<f32>(pz[1] + dy, m), w.z * vec4<f32>(pz[2] + dy, m), w.w * vec4<f32>(pz[3] + dy, m));
-}
-
 fn load_record(r: u32) -> P2gRecord {
     return P2gRecord(
         textureLoad(records, record_texel(r, 0u), 0),
@@ -40,12 +34,90 @@ fn store_column(i: u32, acc: mat4x4<f32>) {
     }
 }
 
-// The momenta at the four nodes (x, y0, z .. z + 3) of a record at offset `d` from the
-// node (x, y0, z), before the y offset: p - A d dx, then + k dx A_z.
-fn momenta(rec: P2gRecord, a: mat3x3<f32>, d: vec3<f32>) -> mat4x3<f32> {
-    let p0 = rec.mv_a.xyz - a * (d * params.dx);
-    let fw = a[2] * params.dx;
-    return mat4x3<f32>(p0, p0 + fw, p0 + 2.0 * fw, p0 + 3.0 * fw);
+// A lane's sixteen nodes (see p2g): four columns of four nodes along z, (x, y), (x, y + 1),
+// (x + 1, y), (x + 1, y + 1), each node's momentum and mass.
+struct Tile {
+    c00: mat4x4<f32>,
+    c01: mat4x4<f32>,
+    c10: mat4x4<f32>,
+    c11: mat4x4<f32>,
+}
+
+// Where a lane's tile lies: its first node, that node's column offsets (n0 for x, n1 for
+// x + 1, both at the block's y and z), its y within the block (yl), the cells x0 ..= x1 its
+// particles can lie in, and the last base cell (hi).
+struct TileAt {
+    node: vec3<i32>,
+    n0: vec3<f32>,
+    n1: vec3<f32>,
+    yl: f32,
+    x0: i32,
+    x1: i32,
+    hi: i32,
+}
+
+// Adds a particle to node k along z of the four columns: weights w = (wy0, wy1, wx0, wx1)
+// and bz along z, momenta q0 (column x) and q1 (column x + 1) before the y offsets dy0, dy1.
+fn add_node(tile: ptr<function, Tile>, k: u32, w: vec4<f32>, bz: f32, q0: vec3<f32>, q1: vec3<f32>, dy0: vec3<f32>, dy1: vec3<f32>, m: f32) {
+    let wz0 = w.z * bz;
+    let wz1 = w.w * bz;
+    (*tile).c00[k] += (w.x * wz0) * vec4<f32>(q0 + dy0, m);
+    (*tile).c01[k] += (w.y * wz0) * vec4<f32>(q0 + dy1, m);
+    (*tile).c10[k] += (w.x * wz1) * vec4<f32>(q1 + dy0, m);
+    (*tile).c11[k] += (w.y * wz1) * vec4<f32>(q1 + dy1, m);
+}
+
+// Adds the particles whose base cells lie at z = node z + kz to the tile. They reach its
+// nodes k0 ..= k1 along z only (a particle's weights vanish past its 3 x 3 x 3 stencil), so
+// the other nodes are skipped: adding exact zeros would not change a bit of the sums.
+fn slab(tile: ptr<function, Tile>, t: TileAt, kz: i32, k0: u32, k1: u32) {
+    let cz = t.node.z + kz;
+    if (cz < 0 || cz > t.hi || t.x0 > t.x1) {
+        return;
+    }
+    for (var cy = t.node.y - 2; cy <= t.node.y + 1; cy++) {
+        if (cy < 0 || cy > t.hi) {
+            continue;
+        }
+        if (row_count[u32(cz) * params.res + u32(cy)] == 0u) {
+            continue;
+        }
+        let r0 = cell_start[cell_index(vec3<i32>(t.x0, cy, cz), params.res)];
+        let r1 = cell_start[cell_index(vec3<i32>(t.x1, cy, cz), params.res) + 1u];
+        for (var r = r0; r < r1; r++) {
+            let rec = load_record(r);
+            let d0 = rec.xg_m.xyz - t.n0;
+            let d1 = rec.xg_m.xyz - t.n1;
+            let wx0 = bspline_at(d0.x);
+            let wx1 = bspline_at(d1.x);
+            let wy0 = bspline_at(d0.y - t.yl);
+            let wy1 = bspline_at(d0.y - (t.yl + 1.0));
+            let m = rec.xg_m.w;
+            let a = record_affine(rec);
+            let up = a[1] * params.dx;
+            let dy0 = t.yl * up;
+            let dy1 = (t.yl + 1.0) * up;
+            // momenta at the nodes (x, y0, z) and (x + 1, y0, z): p - A d dx; node k along z
+            // adds k dx A_z
+            let p0 = rec.mv_a.xyz - a * (d0 * params.dx);
+            let p1 = rec.mv_a.xyz - a * (d1 * params.dx);
+            let fw = a[2] * params.dx;
+            // (k0 and k1 are constants: every test below is decided at compile time)
+            let w = vec4<f32>(wy0, wy1, wx0, wx1);
+            if (k0 == 0u) {
+                add_node(tile, 0u, w, bspline_at(d0.z), p0, p1, dy0, dy1, m);
+            }
+            if (k0 <= 1u && k1 >= 1u) {
+                add_node(tile, 1u, w, bspline_at(d0.z - 1.0), p0 + fw, p1 + fw, dy0, dy1, m);
+            }
+            if (k0 <= 2u && k1 >= 2u) {
+                add_node(tile, 2u, w, bspline_at(d0.z - 2.0), p0 + 2.0 * fw, p1 + 2.0 * fw, dy0, dy1, m);
+            }
+            if (k1 == 3u) {
+                add_node(tile, 3u, w, bspline_at(d0.z - 3.0), p0 + 3.0 * fw, p1 + 3.0 * fw, dy0, dy1, m);
+            }
+        }
+    }
 }
 
 // One lane per 2 x 2 x 4 nodes (x, x + 1) x (y, y + 1) x (z .. z + 3) of an active
@@ -62,53 +134,25 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
     // Offsets are taken from (x, block y, block z) and (x + 1, ...), then shifted by whole
     // numbers in y and z, so every weight and momentum is computed exactly as for a lane
     // of one node column.
-    let n0 = vec3<f32>(vec3<i32>(node.x, base.y, base.z));
-    let n1 = n0 + vec3<f32>(1.0, 0.0, 0.0);
-    let yl = f32(ly);
-    let hi = i32(params.res) - 3;
-    let x0 = max(node.x - 2, 0);
-    let x1 = min(node.x + 1, hi);
+    var t: TileAt;
+    t.node = node;
+    t.n0 = vec3<f32>(vec3<i32>(node.x, base.y, base.z));
+    t.n1 = t.n0 + vec3<f32>(1.0, 0.0, 0.0);
+    t.yl = f32(ly);
+    t.hi = i32(params.res) - 3;
+    t.x0 = max(node.x - 2, 0);
+    t.x1 = min(node.x + 1, t.hi);
     let zero = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-    var acc00 = zero; // (x, y)
-    var acc01 = zero; // (x, y + 1)
-    var acc10 = zero; // (x + 1, y)
-    var acc11 = zero; // (x + 1, y + 1)
-    for (var cz = node.z - 2; cz <= node.z + 3; cz++) {
-        for (var cy = node.y - 2; cy <= node.y + 1; cy++) {
-            if (cz < 0 || cz > hi || cy < 0 || cy > hi || x0 > x1) {
-                continue;
-            }
-            if (row_count[u32(cz) * params.res + u32(cy)] == 0u) {
-                continue;
-            }
-            let r0 = cell_start[cell_index(vec3<i32>(x0, cy, cz), params.res)];
-            let r1 = cell_start[cell_index(vec3<i32>(x1, cy, cz), params.res) + 1u];
-            for (var r = r0; r < r1; r++) {
-                let rec = load_record(r);
-                let d0 = rec.xg_m.xyz - n0;
-                let d1 = rec.xg_m.xyz - n1;
-                let bz = vec4<f32>(bspline_at(d0.z), bspline_at(d0.z - 1.0), bspline_at(d0.z - 2.0), bspline_at(d0.z - 3.0));
-                let wz0 = bspline_at(d0.x) * bz;
-                let wz1 = bspline_at(d1.x) * bz;
-                let wy0 = bspline_at(d0.y - yl);
-                let wy1 = bspline_at(d0.y - (yl + 1.0));
-                let m = rec.xg_m.w;
-                let a = record_affine(rec);
-                let up = a[1] * params.dx;
-                let dy0 = yl * up;
-                let dy1 = (yl + 1.0) * up;
-                let p0 = momenta(rec, a, d0);
-                let p1 = momenta(rec, a, d1);
-                acc00 += column(wy0 * wz0, p0, dy0, m);
-                acc01 += column(wy1 * wz0, p0, dy1, m);
-                acc10 += column(wy0 * wz1, p1, dy0, m);
-                acc11 += column(wy1 * wz1, p1, dy1, m);
-            }
-        }
-    }
+    var tile = Tile(zero, zero, zero, zero);
+    slab(&tile, t, -2, 0u, 0u);
+    slab(&tile, t, -1, 0u, 1u);
+    slab(&tile, t, 0, 0u, 2u);
+    slab(&tile, t, 1, 1u, 3u);
+    slab(&tile, t, 2, 2u, 3u);
+    slab(&tile, t, 3, 3u, 3u);
     let i = (b << 7u) | (lx + 8u * ly);
-    store_column(i, acc00);
-    store_column(i + 8u, acc01);
-    store_column(i + 1u, acc10);
-    store_column(i + 9u, acc11);
+    store_column(i, tile.c00);
+    store_column(i + 8u, tile.c01);
+    store_column(i + 1u, tile.c10);
+    store_column(i + 9u, tile.c11);
 }
