@@ -61,6 +61,22 @@ fn record_texel(r: u32, k: u32) -> vec2<u32> {
     return texel(4u * r + k);
 }
 
+// The particle state as texels, eight a particle (x, v, the columns of C, those of F): a
+// byte copy of the particle buffer made before every substep, from which the binning,
+// stress and G2P stages read it.
+fn state_texel(p: u32, k: u32) -> vec2<u32> {
+    return texel(8u * p + k);
+}
+
+fn load_state(t: texture_2d<f32>, p: u32) -> Particle {
+    var pt: Particle;
+    pt.x = textureLoad(t, state_texel(p, 0u), 0);
+    pt.v = textureLoad(t, state_texel(p, 1u), 0);
+    pt.c = mat3x3<f32>(textureLoad(t, state_texel(p, 2u), 0).xyz, textureLoad(t, state_texel(p, 3u), 0).xyz, textureLoad(t, state_texel(p, 4u), 0).xyz);
+    pt.f = mat3x3<f32>(textureLoad(t, state_texel(p, 5u), 0).xyz, textureLoad(t, state_texel(p, 6u), 0).xyz, textureLoad(t, state_texel(p, 7u), 0).xyz);
+    return pt;
+}
+
 fn record_affine(r: P2gRecord) -> mat3x3<f32> {
     return mat3x3<f32>(vec3<f32>(r.mv_a.w, r.a1.xy), vec3<f32>(r.a1.zw, r.a2.x), r.a2.yzw);
 }
@@ -76,6 +92,12 @@ struct GridMomentum {
 struct Ctl {
     offset: vec3<f32>,
     flags: u32,
+}
+
+// Control record p from its texel copy (texel p: the offset, then the flags' bits).
+fn ctl_at(t: texture_2d<f32>, p: u32) -> Ctl {
+    let c = textureLoad(t, texel(p), 0);
+    return Ctl(c.xyz, bitcast<u32>(c.w));
 }
 
 const FLAG_ANCHORED: u32 = 1u;

@@ -4,9 +4,9 @@
 // kept in `slot` for the adjoint stages. Anchored particles have none (slot NOT_BINNED).
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> particles: array<Particle>;
-@group(0) @binding(2) var<storage, read> material: array<vec4<f32>>; // E, nu, mass, volume
-@group(0) @binding(3) var<storage, read> ctl: array<Ctl>;
+@group(0) @binding(1) var state: texture_2d<f32>; // particle state texels (see state_texel)
+@group(0) @binding(2) var material: texture_2d<f32>; // E, nu, mass, volume (texel p)
+@group(0) @binding(3) var ctl: texture_2d<f32>; // control records as texels (see ctl_at)
 @group(0) @binding(4) var<storage, read> cell_count: array<u32>;
 @group(0) @binding(5) var<storage, read> cell_start: array<u32>;
 @group(0) @binding(6) var<storage, read> sorted_id: array<u32>;
@@ -20,11 +20,11 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (p >= params.n_particles) {
         return;
     }
-    if ((ctl[p].flags & FLAG_ANCHORED) != 0u) {
+    if ((ctl_at(ctl, p).flags & FLAG_ANCHORED) != 0u) {
         slot[p] = NOT_BINNED;
         return;
     }
-    let pt = particles[p];
+    let pt = load_state(state, p);
     let xg = pt.x.xyz * params.inv_dx;
     let cell = cell_index(base_cell(xg, params.res), params.res);
     let start = cell_start[cell];
@@ -33,7 +33,7 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var i = 0u; i < count; i++) {
         rank += select(0u, 1u, sorted_id[start + i] < p);
     }
-    let mat = material[p];
+    let mat = textureLoad(material, texel(p), 0);
     let lm = lame(mat.x, mat.y);
     let m = mat.z;
     let tau = kirchhoff(pt.f, lm.x, lm.y, params.material);

@@ -183,7 +183,7 @@ impl AdjointState {
         a_grid.dispatch_blocks(pass, 0, &self.grid, off, &s.active);
         a_p2g.dispatch_particles(pass, 0, &self.p2g[cur], off, n);
         a_stress.dispatch_particles(pass, 0, &self.stress[cur], off, n);
-        s_sort.dispatch_particles(pass, sort::UNBIN, &s.groups.sort[0], off, n);
+        s_sort.dispatch_particles(pass, sort::UNBIN, &s.groups.sort, off, n);
     }
 }
 

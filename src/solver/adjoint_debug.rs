@@ -31,6 +31,9 @@ impl Solver {
         (self.time, self.step) = (time, step);
         let q = &self.ctx.queue;
         q.write_buffer(&self.particles[0], 0, bytemuck::cast_slice(state));
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        self.copy_state_texels(&mut enc, 0);
+        q.submit([enc.finish()]);
         self.mark_anchors(0);
         Ok(off)
     }
@@ -148,7 +151,7 @@ impl Solver {
             }
             a.stages[0].dispatch_particles(&mut pass, 0, &a.g2p[0], off, self.n);
             s_p2g.dispatch_blocks(&mut pass, 0, &a.gather, off, &self.active);
-            let sort = &self.groups.sort[0];
+            let sort = &self.groups.sort;
             s_sort.dispatch_particles(&mut pass, sort::UNBIN, sort, off, self.n);
         }
         self.ctx.queue.submit([enc.finish()]);
@@ -189,7 +192,7 @@ impl Solver {
                 self.dispatch_stage(&mut pass, st, off, 0);
             }
             a.stages[2].dispatch_particles(&mut pass, 0, &a.p2g[0], off, self.n);
-            let sort = &self.groups.sort[0];
+            let sort = &self.groups.sort;
             s_sort.dispatch_particles(&mut pass, sort::UNBIN, sort, off, self.n);
         }
         self.ctx.queue.submit([enc.finish()]);

@@ -32,6 +32,7 @@ impl Solver {
         self.ctx
             .queue
             .write_buffer(&self.ctl, 0, bytemuck::cast_slice(&self.ctl_host));
+        self.copy_texels(&self.ctl_tex, &self.ctl);
         Ok(())
     }
     /// Sets (or with `None` stops) the drag spring's target and gains.
@@ -75,6 +76,7 @@ impl Solver {
         self.ctx
             .queue
             .write_buffer(&self.material, 0, bytemuck::cast_slice(&mat));
+        self.copy_texels(&self.material_tex, &self.material);
         self.material_host = mat;
         Ok(())
     }

@@ -71,12 +71,14 @@ impl Solver {
         let offsets = self.write_params(batch, dt);
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         let stages = profile::STAGES.len();
-        // Without a profiler all substeps share one pass; with one, every stage gets its own
-        // pass with timestamps around it.
+        // Every substep starts with a copy of its state into the texel table, then without a
+        // profiler its stages share one pass; with one, every stage gets its own pass with
+        // timestamps around it.
         match self.profiler.as_ref() {
             None => {
-                let mut pass = enc.begin_compute_pass(&Default::default());
                 for (k, &off) in offsets.iter().enumerate() {
+                    self.copy_state_texels(&mut enc, (self.cur + k) % 2);
+                    let mut pass = enc.begin_compute_pass(&Default::default());
                     for st in 0..stages {
                         self.dispatch_stage(&mut pass, st, off, (self.cur + k) % 2);
                     }
@@ -84,6 +86,7 @@ impl Solver {
             }
             Some(prof) => {
                 for (k, &off) in offsets.iter().enumerate() {
+                    self.copy_state_texels(&mut enc, (self.cur + k) % 2);
                     for st in 0..stages {
                         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                             label: Some(profile::STAGES[st]),
@@ -96,6 +99,21 @@ impl Solver {
             }
         }
         self.cur = (self.cur + batch) % 2;
+        self.ctx.queue.submit([enc.finish()]);
+    }
+
+    /// Records the copy of particle buffer `i` into the texel table from which a substep's
+    /// binning, stress and G2P stages read the state: due before every substep.
+    pub(super) fn copy_state_texels(&self, enc: &mut wgpu::CommandEncoder, i: usize) {
+        let texels = 8 * self.n as u64;
+        self.state_tex.copy_from(enc, &self.particles[i], texels);
+    }
+
+    /// Copies the per-particle table `buffer` (16 bytes a particle) into `tex`, after
+    /// the writes queued so far.
+    pub(super) fn copy_texels(&self, tex: &Texels, buffer: &wgpu::Buffer) {
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        tex.copy_from(&mut enc, buffer, self.n as u64);
         self.ctx.queue.submit([enc.finish()]);
     }
 
@@ -113,12 +131,12 @@ impl Solver {
             0 => sort::dispatch_bin(
                 pass,
                 s_sort,
-                &g.sort[i],
+                &g.sort,
                 off,
                 n,
                 self.cfg.grid_res * self.cfg.grid_res,
             ),
-            1 => s_stress.dispatch_particles(pass, 0, &g.stress[i], off, n),
+            1 => s_stress.dispatch_particles(pass, 0, &g.stress, off, n),
             2 => s_p2g.dispatch_blocks(pass, 0, &g.p2g, off, &self.active),
             3 => s_grid.dispatch_blocks(pass, 0, &g.grid_update, off, &self.active),
             _ => s_g2p.dispatch_particles(pass, 0, &g.g2p[i], off, n),

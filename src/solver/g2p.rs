@@ -3,7 +3,7 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageRead as R, StorageWrite as W, Texture as T, UniformDynamic as U},
+    Binding::{StorageWrite as W, Texture as T, UniformDynamic as U},
     GpuContext,
 };
 use anyhow::Result;
@@ -15,6 +15,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "g2p",
         include_str!("../../shaders/g2p.wgsl"),
         &["g2p"],
-        &[U, R, W, T, R, W, W, W],
+        &[U, T, W, T, T, W, W, W],
     )
 }

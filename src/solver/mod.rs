@@ -1,19 +1,22 @@
 //! The deterministic WGSL MPM solver (MLS-MPM / APIC, quadratic B-splines).
 //!
-//! One substep is nine dispatches in five stages, each a module with a WGSL file of its name:
-//! `sort` (bin particles into cells, prefix sums, active node blocks), `stress` (Kirchhoff
-//! stress and the P2G record in cell-sorted order), `p2g` (per-node gather), `grid_update`
-//! (forces, anchors, walls, ground) and `g2p` (transfer back, F and x update, poke and drag;
-//! it also empties the cell counts for the next binning, `sort::unbin`'s job on the reverse
-//! pass). Anchored particles stay out of the binning, the stress stage and P2G: the nodes
-//! they stop are marked by `anchor_mask` when the state is set or restored, and G2P leaves
-//! them at rest. Determinism: no float atomics anywhere; P2G is a gather over
-//! particles sorted by (cell, particle index), so sums happen in a fixed order and two runs
-//! on one adapter give bit-identical states. The P2G records and the grid velocities are
-//! written twice, to their buffers and to texel tables ([`stage::Texels`]) that P2G and G2P
-//! read: on a CPU adapter (lavapipe) a texel fetch costs a fraction of a storage-buffer load,
-//! which it does lane by lane. Substeps are out-of-place: particle state ping-pongs
-//! between two buffers, and the per-particle material is a buffer of its own.
+//! One substep is a copy of the particle state into a texel table and nine dispatches in five
+//! stages, each a module with a WGSL file of its name: `sort` (bin particles into cells,
+//! prefix sums, active node blocks), `stress` (Kirchhoff stress and the P2G record in
+//! cell-sorted order), `p2g` (per-node gather), `grid_update` (forces, anchors, walls,
+//! ground) and `g2p` (transfer back, F and x update, poke and drag; it also empties the cell
+//! counts for the next binning, `sort::unbin`'s job on the reverse pass). Anchored particles
+//! stay out of the binning, the stress stage and P2G: the nodes they stop are marked by
+//! `anchor_mask` when the state is set or restored, and G2P leaves them at rest.
+//! Determinism: no float atomics anywhere; P2G is a gather over particles sorted by (cell,
+//! particle index), so sums happen in a fixed order and two runs on one adapter give
+//! bit-identical states. The stages read what they read many times from
+//! texel tables ([`stage::Texels`]): on a CPU adapter (lavapipe) a texel fetch costs a
+//! fraction of a storage-buffer load, which it does lane by lane. The particle state, the
+//! material and the control records are copied into tables (a memory copy each); the P2G
+//! records and the grid velocities are written twice, to their buffers and to tables that
+//! P2G and G2P read. Substeps are out-of-place: particle state ping-pongs between two
+//! buffers, and the per-particle material is a buffer of its own.
 //! Reverse-mode gradients of whole clips: [`adjoint`] (one adjoint stage per forward stage,
 //! `*_adjoint.rs` with a WGSL file of the same name).
 
@@ -103,6 +106,13 @@ pub struct Solver {
     anchors: anchor_mask::Anchors,
     stages: [Stage; 5],
     groups: Groups,
+    /// The particle state a substep starts from, as texels (see `state_texel` in
+    /// `shaders/mpm_common.wgsl`): copied from the particle buffer before every substep.
+    state_tex: Texels,
+    /// `material` and `ctl` again, as texels (one a particle), for the binning, stress and
+    /// G2P stages: copied whenever the buffers are written.
+    material_tex: Texels,
+    ctl_tex: Texels,
     cur: usize,
     time: f64,
     step: u64,
@@ -118,10 +128,11 @@ pub struct Solver {
     tape_budget: u64,
 }
 
-/// Bind groups; `[i]` reads particle buffer i.
+/// Bind groups; G2P's `[i]` writes particle buffer 1 - i (the others read the state from
+/// its texel copy).
 struct Groups {
-    sort: [wgpu::BindGroup; 2],
-    stress: [wgpu::BindGroup; 2],
+    sort: wgpu::BindGroup,
+    stress: wgpu::BindGroup,
     p2g: wgpu::BindGroup,
     grid_update: wgpu::BindGroup,
     g2p: [wgpu::BindGroup; 2],
@@ -185,6 +196,15 @@ impl Solver {
         let grid_v = ctx.storage("grid_v", nodes * 12, none);
         let grid_v_tex = Texels::new(ctx, "grid_v", nodes)?;
         let anchor_mask = ctx.storage("anchor_mask", nodes * 4, none);
+        let state_tex = Texels::new(ctx, "state", 8 * n as u64)?;
+        let material_tex = Texels::new(ctx, "material", n as u64)?;
+        let ctl_tex = Texels::new(ctx, "ctl", n as u64)?;
+        {
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            material_tex.copy_from(&mut enc, &material, n as u64);
+            ctl_tex.copy_from(&mut enc, &ctl, n as u64);
+            ctx.queue.submit([enc.finish()]);
+        }
         let anchors = anchor_mask::Anchors::new(ctx, stride, &particles, &ctl, &anchor_mask)?;
         let stages = [
             sort::build(ctx)?,
@@ -195,38 +215,34 @@ impl Solver {
         ];
         let [s_sort, s_stress, s_p2g, s_grid, s_g2p] = &stages;
         let groups = Groups {
-            sort: [0, 1].map(|i| {
-                s_sort.bind(
-                    ctx,
-                    &params,
-                    &[
-                        &particles[i],
-                        &cell_count,
-                        &particle_bin,
-                        &rows,
-                        &cell_start,
-                        &sorted_id,
-                        &active,
-                        &block_mark,
-                        &ctl,
-                    ],
-                )
-            }),
-            stress: [0, 1].map(|i| {
-                let buffers = [
-                    &particles[i],
-                    &material,
-                    &ctl,
-                    &cell_count,
-                    &cell_start,
-                    &sorted_id,
-                    &records,
-                    &slot,
+            sort: {
+                let res = vec![
+                    state_tex.binding(),
+                    cell_count.as_entire_binding(),
+                    particle_bin.as_entire_binding(),
+                    rows.as_entire_binding(),
+                    cell_start.as_entire_binding(),
+                    sorted_id.as_entire_binding(),
+                    active.as_entire_binding(),
+                    block_mark.as_entire_binding(),
+                    ctl_tex.binding(),
                 ];
-                let mut res: Vec<_> = buffers.iter().map(|b| b.as_entire_binding()).collect();
-                res.push(record_tex.binding());
+                s_sort.bind_with(ctx, &params, res)
+            },
+            stress: {
+                let res = vec![
+                    state_tex.binding(),
+                    material_tex.binding(),
+                    ctl_tex.binding(),
+                    cell_count.as_entire_binding(),
+                    cell_start.as_entire_binding(),
+                    sorted_id.as_entire_binding(),
+                    records.as_entire_binding(),
+                    slot.as_entire_binding(),
+                    record_tex.binding(),
+                ];
                 s_stress.bind_with(ctx, &params, res)
-            }),
+            },
             p2g: s_p2g.bind_with(
                 ctx,
                 &params,
@@ -251,11 +267,12 @@ impl Solver {
             ),
             g2p: [0, 1].map(|i| {
                 let mut res = vec![
-                    particles[i].as_entire_binding(),
+                    state_tex.binding(),
                     particles[1 - i].as_entire_binding(),
                     grid_v_tex.binding(),
                 ];
-                let buffers = [&ctl, &status, &cell_count, &rows];
+                res.push(ctl_tex.binding());
+                let buffers = [&status, &cell_count, &rows];
                 res.extend(buffers.iter().map(|b| b.as_entire_binding()));
                 s_g2p.bind_with(ctx, &params, res)
             }),
@@ -289,6 +306,9 @@ impl Solver {
             rows,
             stages,
             groups,
+            state_tex,
+            material_tex,
+            ctl_tex,
             cur: 0,
             time: 0.0,
             step: 0,

@@ -2,7 +2,7 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageRead as R, StorageWrite as W, UniformDynamic as U},
+    Binding::{StorageWrite as W, Texture as T, UniformDynamic as U},
     GpuContext,
 };
 use anyhow::Result;
@@ -21,7 +21,7 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
             "scatter",
             "unbin",
         ],
-        &[U, R, W, W, W, W, W, W, W, R],
+        &[U, T, W, W, W, W, W, W, W, T],
     )
 }
 

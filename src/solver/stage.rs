@@ -113,6 +113,7 @@ pub(super) fn texel_rows(texels: u64) -> u64 {
 /// `textureLoad`, which on a CPU adapter costs a fraction of a storage-buffer load.
 pub struct Texels {
     pub view: wgpu::TextureView,
+    texture: wgpu::Texture,
 }
 
 impl Texels {
@@ -136,11 +137,53 @@ impl Texels {
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
             format: wgpu::TextureFormat::Rgba32Float,
-            usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING,
+            usage: wgpu::TextureUsages::STORAGE_BINDING
+                | wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_DST,
             view_formats: &[],
         });
         let view = texture.create_view(&Default::default());
-        Ok(Texels { view })
+        Ok(Texels { view, texture })
+    }
+
+    /// Records a copy of the first `texels` texels (16 bytes each) of `buffer` into the
+    /// table: on a CPU adapter a memory copy, far cheaper than a stage storing texels.
+    pub fn copy_from(&self, enc: &mut wgpu::CommandEncoder, buffer: &wgpu::Buffer, texels: u64) {
+        let row = TEXELS_PER_ROW as u64;
+        let (full, rest) = (texels / row, texels % row);
+        let copy = |enc: &mut wgpu::CommandEncoder, first_row: u64, rows: u64, width: u64| {
+            enc.copy_buffer_to_texture(
+                wgpu::TexelCopyBufferInfo {
+                    buffer,
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset: first_row * row * 16,
+                        bytes_per_row: Some(row as u32 * 16),
+                        rows_per_image: None,
+                    },
+                },
+                wgpu::TexelCopyTextureInfo {
+                    texture: &self.texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d {
+                        x: 0,
+                        y: first_row as u32,
+                        z: 0,
+                    },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                wgpu::Extent3d {
+                    width: width as u32,
+                    height: rows as u32,
+                    depth_or_array_layers: 1,
+                },
+            )
+        };
+        if full > 0 {
+            copy(enc, 0, full, row);
+        }
+        if rest > 0 {
+            copy(enc, full, 1, rest);
+        }
     }
 
     pub fn binding(&self) -> wgpu::BindingResource<'_> {

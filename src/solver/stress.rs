@@ -2,7 +2,10 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageRead as R, StorageTexture as ST, StorageWrite as W, UniformDynamic as U},
+    Binding::{
+        StorageRead as R, StorageTexture as ST, StorageWrite as W, Texture as T,
+        UniformDynamic as U,
+    },
     GpuContext,
 };
 use anyhow::Result;
@@ -14,6 +17,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "stress",
         include_str!("../../shaders/stress.wgsl"),
         &["stress"],
-        &[U, R, R, R, R, R, R, W, W, ST],
+        &[U, T, T, T, R, R, R, W, W, ST],
     )
 }

@@ -150,6 +150,7 @@ impl Solver {
             for (s, &off) in offsets.iter().enumerate() {
                 let i = (self.cur + s) % 2;
                 enc.copy_buffer_to_buffer(&self.particles[i], 0, &tape.states[s], 0, size);
+                self.copy_state_texels(&mut enc, i);
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 for st in 0..profile::STAGES.len() - 1 {
                     self.dispatch_stage(&mut pass, st, off, i);
@@ -206,6 +207,7 @@ impl Solver {
                 enc.copy_buffer_to_buffer(src, 0, &self.records, 0, records);
                 enc.copy_buffer_to_buffer(src, records, &self.slot, 0, slot);
             }
+            self.copy_state_texels(&mut enc, 0);
             let mut pass = enc.begin_compute_pass(&Default::default());
             // the forward stages up to the grid update: binning always, the rest from the
             // tape or recomputed
@@ -216,7 +218,7 @@ impl Solver {
                 tape.stage
                     .dispatch_blocks(&mut pass, grid_tape::LOAD, group, off, active);
             } else {
-                s_stress.dispatch_particles(&mut pass, 0, &g.stress[0], off, n);
+                s_stress.dispatch_particles(&mut pass, 0, &g.stress, off, n);
                 s_p2g.dispatch_blocks(&mut pass, 0, &g.p2g, off, &self.active);
                 s_grid.dispatch_blocks(&mut pass, 0, &g.grid_update, off, &self.active);
             }

@@ -173,11 +173,14 @@ pub fn check(
             "more particles than one storage buffer of this adapter holds",
         ));
     }
-    if texel_rows(4 * n as u64) > max_rows {
+    if texel_rows(8 * n as u64) > max_rows {
         return Err(cfg_err(
             "particle count",
             n,
-            format!("the P2G record texels need more than the adapter's {max_rows} texture rows"),
+            format!(
+                "the particle state texels (8 a particle) need more than the adapter's \
+                 {max_rows} texture rows"
+            ),
         ));
     }
     for (field, len) in [
@@ -275,7 +278,7 @@ mod tests {
         limits.max_texture_dimension_2d = 64;
         assert!(check(&cfg, &set, &limits).is_ok());
         let big = ParticleSet::block(Vec3::splat(0.3), [20, 20, 20], 0.01, 1000.0, 1e5, 0.3);
-        limits.max_texture_dimension_2d = 7; // 8,000 particles need 8 rows of records
+        limits.max_texture_dimension_2d = 15; // 8,000 particles need 16 rows of state texels
         let err = check(
             &SolverConfig {
                 grid_res: 16,
@@ -287,7 +290,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("particle count") && err.contains("7 texture rows"),
+            err.contains("particle count") && err.contains("15 texture rows"),
             "{err}"
         );
     }
