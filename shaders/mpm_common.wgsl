@@ -23,7 +23,7 @@ struct Params {
     poke_force: vec4<f32>,  // xyz acceleration, w unused
     drag_target: vec4<f32>, // xyz target, w damping
     report_speed: u32,      // 1: g2p records the largest particle speed
-    _pad0: u32,
+    keep_records: u32,      // 1: the stress stage also writes its records' buffer
     _pad1: u32,
     _pad2: u32,
 }

@@ -2,6 +2,8 @@
 // (mass, momentum, m C - dt V (4/dx^2) tau), written at the particle's place in the
 // cell-sorted order (cell start + rank of the particle index within its cell); that place is
 // kept in `slot` for the adjoint stages. Anchored particles have none (slot NOT_BINNED).
+// P2G reads the records' texels; their buffer is written only where the parameters ask
+// (the backward pass and tests read it), as storage writes cost a CPU adapter a loop a lane.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var state: texture_2d<f32>; // particle state texels (see state_texel)
@@ -44,7 +46,9 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     rec.mv_a = vec4<f32>(m * pt.v.xyz, a[0].x);
     rec.a1 = vec4<f32>(a[0].yz, a[1].xy);
     rec.a2 = vec4<f32>(a[1].z, a[2]);
-    records[start + rank] = rec;
+    if (params.keep_records != 0u) {
+        records[start + rank] = rec;
+    }
     textureStore(record_tex, record_texel(start + rank, 0u), rec.xg_m);
     textureStore(record_tex, record_texel(start + rank, 1u), rec.mv_a);
     textureStore(record_tex, record_texel(start + rank, 2u), rec.a1);

@@ -86,6 +86,7 @@ fn one_substep(material: Material, seed_name: &str) {
     };
     let state = random_state(&mut rng, &set);
     let mut gpu_solver = Solver::new(&ctx, cfg.clone(), &set).unwrap();
+    gpu_solver.keep_records(true);
     gpu_solver.set_state(&state).unwrap();
     let mut cpu = reference_at(&cfg, &set, &state);
     let before = cpu.particles.clone();
@@ -223,6 +224,7 @@ fn stress_at_special_deformations() {
             ..Default::default()
         };
         let mut s = Solver::new(&ctx, cfg.clone(), &set).unwrap();
+        s.keep_records(true);
         let state: Vec<GpuParticle> = fs
             .iter()
             .enumerate()

@@ -57,6 +57,7 @@ impl Solver {
         for k in 0..batch {
             let mut p = self.params_for(dt);
             p.report_speed = (k + 1 == batch) as u32;
+            p.keep_records = self.keep_records as u32;
             bytes[k * stride..k * stride + std::mem::size_of::<GpuParams>()]
                 .copy_from_slice(bytemuck::bytes_of(&p));
             offsets.push((k * stride) as u32);

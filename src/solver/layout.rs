@@ -90,7 +90,9 @@ pub struct GpuParams {
     pub poke_force: [f32; 4],
     pub drag_target: [f32; 4],
     pub report_speed: u32,
-    pub _pad: [u32; 3],
+    /// 1: the stress stage writes its records to their buffer too (see `Solver::keep_records`).
+    pub keep_records: u32,
+    pub _pad: [u32; 2],
 }
 
 /// Bytes per P2G record (WGSL `P2gRecord`) and per grid node momentum (`GridMomentum`).

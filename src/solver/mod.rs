@@ -126,6 +126,8 @@ pub struct Solver {
     /// The backward pass's tape of one frame, built with it.
     tape: Option<Box<tape::Tape>>,
     tape_budget: u64,
+    /// Whether substeps also write the P2G records' buffer (see [`Solver::keep_records`]).
+    keep_records: bool,
 }
 
 /// Bind groups; G2P's `[i]` writes particle buffer 1 - i (the others read the state from
@@ -320,6 +322,7 @@ impl Solver {
             adjoint: None,
             tape: None,
             tape_budget: tape::DEFAULT_TAPE_BUDGET,
+            keep_records: false,
         };
         solver.max_wave_speed =
             validate::max_wave_speed(&set.young, &set.poisson, &set.density, &set.anchored);
@@ -441,6 +444,13 @@ impl Solver {
             dt,
             max_speed: self.max_speed,
         })
+    }
+
+    /// Whether later substeps also keep their P2G records in the buffer [`Self::debug_records`]
+    /// reads (off by default: forward runs read only their texel copy; gradient passes keep
+    /// them on their own).
+    pub fn keep_records(&mut self, on: bool) {
+        self.keep_records = on;
     }
 
     /// Runs `count` substeps of `dt`, then checks for blow-up (an error names the substep).

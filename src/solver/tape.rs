@@ -116,7 +116,11 @@ impl Solver {
         dt: f32,
     ) -> Result<(Vec<u32>, bool)> {
         let mut tape = self.tape.take().expect("built by backward");
+        // the adjoint of P2G reads the records, from the tape or recomputed with these
+        // parameters
+        let keep = std::mem::replace(&mut self.keep_records, true);
         let result = self.record_tape_with(&mut tape, start, count, dt);
+        self.keep_records = keep;
         tape.fitted = matches!(result, Ok((_, true)));
         self.tape = Some(tape);
         result
