@@ -94,10 +94,10 @@ struct Ctl {
     flags: u32,
 }
 
-// Control record p from its texel copy (texel p: the offset, then the flags' bits).
+// Control record p from its texel table (texel p: the offset, then the flags as a float).
 fn ctl_at(t: texture_2d<f32>, p: u32) -> Ctl {
     let c = textureLoad(t, texel(p), 0);
-    return Ctl(c.xyz, bitcast<u32>(c.w));
+    return Ctl(c.xyz, u32(c.w));
 }
 
 const FLAG_ANCHORED: u32 = 1u;

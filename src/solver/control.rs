@@ -32,7 +32,8 @@ impl Solver {
         self.ctx
             .queue
             .write_buffer(&self.ctl, 0, bytemuck::cast_slice(&self.ctl_host));
-        self.copy_texels(&self.ctl_tex, &self.ctl);
+        let texels: Vec<[f32; 4]> = self.ctl_host.iter().map(GpuCtl::texel).collect();
+        self.ctl_tex.write(&self.ctx.queue, &texels);
         Ok(())
     }
     /// Sets (or with `None` stops) the drag spring's target and gains.
@@ -76,7 +77,7 @@ impl Solver {
         self.ctx
             .queue
             .write_buffer(&self.material, 0, bytemuck::cast_slice(&mat));
-        self.copy_texels(&self.material_tex, &self.material);
+        self.material_tex.write(&self.ctx.queue, &mat);
         self.material_host = mat;
         Ok(())
     }

@@ -110,14 +110,6 @@ impl Solver {
         self.state_tex.copy_from(enc, &self.particles[i], texels);
     }
 
-    /// Copies the per-particle table `buffer` (16 bytes a particle) into `tex`, after
-    /// the writes queued so far.
-    pub(super) fn copy_texels(&self, tex: &Texels, buffer: &wgpu::Buffer) {
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        tex.copy_from(&mut enc, buffer, self.n as u64);
-        self.ctx.queue.submit([enc.finish()]);
-    }
-
     /// Records stage `st` (see [`profile::STAGES`]) of a substep reading particle buffer `i`.
     pub(super) fn dispatch_stage(
         &self,

@@ -62,6 +62,15 @@ pub struct GpuCtl {
     pub flags: u32,
 }
 
+impl GpuCtl {
+    /// The record as the stages' texel table holds it (WGSL `ctl_at`): the offset, then the
+    /// flags as a float (exact; a texel fetch need not keep the bits of a denormal).
+    pub fn texel(&self) -> [f32; 4] {
+        let [x, y, z] = self.offset;
+        [x, y, z, self.flags as f32]
+    }
+}
+
 pub const FLAG_ANCHORED: u32 = 1;
 pub const FLAG_DRAGGED: u32 = 2;
 

@@ -109,8 +109,8 @@ pub struct Solver {
     /// The particle state a substep starts from, as texels (see `state_texel` in
     /// `shaders/mpm_common.wgsl`): copied from the particle buffer before every substep.
     state_tex: Texels,
-    /// `material` and `ctl` again, as texels (one a particle), for the binning, stress and
-    /// G2P stages: copied whenever the buffers are written.
+    /// `material` and `ctl` again, as texels (one a particle, see [`GpuCtl::texel`]), for the
+    /// binning, stress and G2P stages: written with the buffers.
     material_tex: Texels,
     ctl_tex: Texels,
     cur: usize,
@@ -201,12 +201,9 @@ impl Solver {
         let state_tex = Texels::new(ctx, "state", 8 * n as u64)?;
         let material_tex = Texels::new(ctx, "material", n as u64)?;
         let ctl_tex = Texels::new(ctx, "ctl", n as u64)?;
-        {
-            let mut enc = ctx.device.create_command_encoder(&Default::default());
-            material_tex.copy_from(&mut enc, &material, n as u64);
-            ctl_tex.copy_from(&mut enc, &ctl, n as u64);
-            ctx.queue.submit([enc.finish()]);
-        }
+        material_tex.write(&ctx.queue, &material_host);
+        let ctl_texels: Vec<[f32; 4]> = ctl_host.iter().map(GpuCtl::texel).collect();
+        ctl_tex.write(&ctx.queue, &ctl_texels);
         let anchors = anchor_mask::Anchors::new(ctx, stride, &particles, &ctl, &anchor_mask)?;
         let stages = [
             sort::build(ctx)?,

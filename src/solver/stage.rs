@@ -146,6 +146,36 @@ impl Texels {
         Ok(Texels { view, texture })
     }
 
+    /// Writes `data` into the table's first texels (queued like a buffer write).
+    pub fn write(&self, queue: &wgpu::Queue, data: &[[f32; 4]]) {
+        let row = TEXELS_PER_ROW as usize;
+        for (r, chunk) in data.chunks(row).enumerate() {
+            queue.write_texture(
+                wgpu::TexelCopyTextureInfo {
+                    texture: &self.texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d {
+                        x: 0,
+                        y: r as u32,
+                        z: 0,
+                    },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                bytemuck::cast_slice(chunk),
+                wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(16 * chunk.len() as u32),
+                    rows_per_image: None,
+                },
+                wgpu::Extent3d {
+                    width: chunk.len() as u32,
+                    height: 1,
+                    depth_or_array_layers: 1,
+                },
+            );
+        }
+    }
+
     /// Records a copy of the first `texels` texels (16 bytes each) of `buffer` into the
     /// table: on a CPU adapter a memory copy, far cheaper than a stage storing texels.
     pub fn copy_from(&self, enc: &mut wgpu::CommandEncoder, buffer: &wgpu::Buffer, texels: u64) {
