@@ -12,10 +12,10 @@
 //! particle index), so sums happen in a fixed order and two runs on one adapter give
 //! bit-identical states. The stages read what they read many times from
 //! texel tables ([`stage::Texels`]): on a CPU adapter (lavapipe) a texel fetch costs a
-//! fraction of a storage-buffer load, which it does lane by lane. The particle state, the
-//! material and the control records are copied into tables (a memory copy each); the P2G
-//! records and the grid velocities are written twice, to their buffers and to tables that
-//! P2G and G2P read. Substeps are out-of-place: particle state ping-pongs between two
+//! fraction of a storage-buffer load, which it does lane by lane. The particle state is
+//! copied into a table before every substep (a memory copy), the material and the control
+//! records are written to tables with their buffers; the P2G records and the grid velocities
+//! are written twice, to their buffers and to tables that P2G and G2P read. Substeps are out-of-place: particle state ping-pongs between two
 //! buffers, and the per-particle material is a buffer of its own.
 //! Reverse-mode gradients of whole clips: [`adjoint`] (one adjoint stage per forward stage,
 //! `*_adjoint.rs` with a WGSL file of the same name).
