@@ -10,13 +10,14 @@
 //! `anchor_mask` when the state is set or restored, and G2P leaves them at rest.
 //! Determinism: no float atomics anywhere; P2G is a gather over particles sorted by (cell,
 //! particle index), so sums happen in a fixed order and two runs on one adapter give
-//! bit-identical states. The stages read what they read many times from
-//! texel tables ([`stage::Texels`]): on a CPU adapter (lavapipe) a texel fetch costs a
-//! fraction of a storage-buffer load, which it does lane by lane. The particle state is
-//! copied into a table before every substep (a memory copy), the material and the control
-//! records are written to tables with their buffers; the P2G records and the grid velocities
-//! are written twice, to their buffers and to tables that P2G and G2P read. Substeps are out-of-place: particle state ping-pongs between two
-//! buffers, and the per-particle material is a buffer of its own.
+//! bit-identical states. The stages fetch what they read from texel tables
+//! ([`stage::Texels`]): on a CPU adapter (lavapipe) a texel fetch costs a fraction of a
+//! storage-buffer load, which it does lane by lane. The particle state is copied into a
+//! table before every substep (a memory copy), the material and the control records are
+//! written to tables with their buffers; the P2G records and the grid velocities are written
+//! twice, to their buffers and to tables that P2G and G2P read. Substeps are out-of-place:
+//! particle state ping-pongs between two buffers, and the per-particle material is a buffer
+//! of its own.
 //! Reverse-mode gradients of whole clips: [`adjoint`] (one adjoint stage per forward stage,
 //! `*_adjoint.rs` with a WGSL file of the same name).
 
@@ -269,8 +270,8 @@ impl Solver {
                     state_tex.binding(),
                     particles[1 - i].as_entire_binding(),
                     grid_v_tex.binding(),
+                    ctl_tex.binding(),
                 ];
-                res.push(ctl_tex.binding());
                 let buffers = [&status, &cell_count, &rows];
                 res.extend(buffers.iter().map(|b| b.as_entire_binding()));
                 s_g2p.bind_with(ctx, &params, res)
