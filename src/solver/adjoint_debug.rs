@@ -27,9 +27,7 @@ impl Solver {
         }
         self.build_adjoint()?;
         let (time, step) = (self.time, self.step);
-        let keep = std::mem::replace(&mut self.keep_records, true);
-        let off = self.write_params(1, dt)[0];
-        self.keep_records = keep;
+        let off = self.write_params(1, dt, true)[0];
         (self.time, self.step) = (time, step);
         let q = &self.ctx.queue;
         q.write_buffer(&self.particles[0], 0, bytemuck::cast_slice(state));

@@ -48,8 +48,9 @@ impl Solver {
     }
 
     /// Writes the parameter records of the next `batch` substeps of `dt` (advancing the
-    /// clock) and returns their offsets in the parameter buffer.
-    pub(super) fn write_params(&mut self, batch: usize, dt: f32) -> Vec<u32> {
+    /// clock) and returns their offsets in the parameter buffer; `keep_records`: whether the
+    /// stress stage also writes its records' buffer.
+    pub(super) fn write_params(&mut self, batch: usize, dt: f32, keep_records: bool) -> Vec<u32> {
         assert!(batch <= MAX_BATCH, "at most {MAX_BATCH} substeps per batch");
         let stride = self.params_stride as usize;
         let mut bytes = vec![0u8; stride * batch];
@@ -57,7 +58,7 @@ impl Solver {
         for k in 0..batch {
             let mut p = self.params_for(dt);
             p.report_speed = (k + 1 == batch) as u32;
-            p.keep_records = self.keep_records as u32;
+            p.keep_records = keep_records as u32;
             bytes[k * stride..k * stride + std::mem::size_of::<GpuParams>()]
                 .copy_from_slice(bytemuck::bytes_of(&p));
             offsets.push((k * stride) as u32);
@@ -69,7 +70,7 @@ impl Solver {
     }
 
     pub(super) fn encode_batch(&mut self, batch: usize, dt: f32) {
-        let offsets = self.write_params(batch, dt);
+        let offsets = self.write_params(batch, dt, self.keep_records);
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         let stages = profile::STAGES.len();
         // Every substep starts with a copy of its state into the texel table, then without a

@@ -146,32 +146,34 @@ impl Texels {
         Ok(Texels { view, texture })
     }
 
+    /// Where rows `first_row ..` of the table start, for copies into it.
+    fn rows_from(&self, first_row: u64) -> wgpu::TexelCopyTextureInfo<'_> {
+        wgpu::TexelCopyTextureInfo {
+            texture: &self.texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d {
+                x: 0,
+                y: first_row as u32,
+                z: 0,
+            },
+            aspect: wgpu::TextureAspect::All,
+        }
+    }
+
     /// Writes `data` into the table's first texels (queued like a buffer write).
     pub fn write(&self, queue: &wgpu::Queue, data: &[[f32; 4]]) {
-        let row = TEXELS_PER_ROW as usize;
-        for (r, chunk) in data.chunks(row).enumerate() {
+        for (r, chunk) in data.chunks(TEXELS_PER_ROW as usize).enumerate() {
+            let layout = wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(16 * chunk.len() as u32),
+                rows_per_image: None,
+            };
+            let bytes = bytemuck::cast_slice(chunk);
             queue.write_texture(
-                wgpu::TexelCopyTextureInfo {
-                    texture: &self.texture,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d {
-                        x: 0,
-                        y: r as u32,
-                        z: 0,
-                    },
-                    aspect: wgpu::TextureAspect::All,
-                },
-                bytemuck::cast_slice(chunk),
-                wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(16 * chunk.len() as u32),
-                    rows_per_image: None,
-                },
-                wgpu::Extent3d {
-                    width: chunk.len() as u32,
-                    height: 1,
-                    depth_or_array_layers: 1,
-                },
+                self.rows_from(r as u64),
+                bytes,
+                layout,
+                extent(chunk.len(), 1),
             );
         }
     }
@@ -181,42 +183,34 @@ impl Texels {
     pub fn copy_from(&self, enc: &mut wgpu::CommandEncoder, buffer: &wgpu::Buffer, texels: u64) {
         let row = TEXELS_PER_ROW as u64;
         let (full, rest) = (texels / row, texels % row);
-        let copy = |enc: &mut wgpu::CommandEncoder, first_row: u64, rows: u64, width: u64| {
-            enc.copy_buffer_to_texture(
-                wgpu::TexelCopyBufferInfo {
-                    buffer,
-                    layout: wgpu::TexelCopyBufferLayout {
-                        offset: first_row * row * 16,
-                        bytes_per_row: Some(row as u32 * 16),
-                        rows_per_image: None,
-                    },
+        // full rows in one copy, then the part of the last
+        for (first_row, rows, width) in [(0, full, row), (full, 1, rest)] {
+            if rows == 0 || width == 0 {
+                continue;
+            }
+            let source = wgpu::TexelCopyBufferInfo {
+                buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: first_row * row * 16,
+                    bytes_per_row: Some(row as u32 * 16),
+                    rows_per_image: None,
                 },
-                wgpu::TexelCopyTextureInfo {
-                    texture: &self.texture,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d {
-                        x: 0,
-                        y: first_row as u32,
-                        z: 0,
-                    },
-                    aspect: wgpu::TextureAspect::All,
-                },
-                wgpu::Extent3d {
-                    width: width as u32,
-                    height: rows as u32,
-                    depth_or_array_layers: 1,
-                },
-            )
-        };
-        if full > 0 {
-            copy(enc, 0, full, row);
-        }
-        if rest > 0 {
-            copy(enc, full, 1, rest);
+            };
+            let size = extent(width as usize, rows as u32);
+            enc.copy_buffer_to_texture(source, self.rows_from(first_row), size);
         }
     }
 
     pub fn binding(&self) -> wgpu::BindingResource<'_> {
         wgpu::BindingResource::TextureView(&self.view)
+    }
+}
+
+/// `width` texels by `rows` rows.
+fn extent(width: usize, rows: u32) -> wgpu::Extent3d {
+    wgpu::Extent3d {
+        width: width as u32,
+        height: rows,
+        depth_or_array_layers: 1,
     }
 }

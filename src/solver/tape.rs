@@ -116,11 +116,7 @@ impl Solver {
         dt: f32,
     ) -> Result<(Vec<u32>, bool)> {
         let mut tape = self.tape.take().expect("built by backward");
-        // the adjoint of P2G reads the records, from the tape or recomputed with these
-        // parameters
-        let keep = std::mem::replace(&mut self.keep_records, true);
         let result = self.record_tape_with(&mut tape, start, count, dt);
-        self.keep_records = keep;
         tape.fitted = matches!(result, Ok((_, true)));
         self.tape = Some(tape);
         result
@@ -140,7 +136,9 @@ impl Solver {
         }
         loop {
             self.restore(start);
-            let offsets = self.write_params(count, dt);
+            // the adjoint of P2G reads the records, from the tape or recomputed with these
+            // parameters
+            let offsets = self.write_params(count, dt, true);
             tape.reserve(self, count, capacity);
             let taped = capacity > 0;
             if taped {
