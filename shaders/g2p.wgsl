@@ -7,10 +7,10 @@
 // (the sort's `unbin`, done here to save a pass: P2G, the last reader of the counts, has run).
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var state_in: texture_2d<f32>; // particle state texels (see state_texel)
+@group(0) @binding(1) var state_in: texture_storage_2d<rgba32float, read>; // particle state texels (see state_texel)
 @group(0) @binding(2) var<storage, read_write> particles_out: array<Particle>;
-@group(0) @binding(3) var grid_v: texture_2d<f32>; // xyz per node (see texel)
-@group(0) @binding(4) var ctl: texture_2d<f32>; // control records as texels (see ctl_at)
+@group(0) @binding(3) var grid_v: texture_storage_2d<rgba32float, read>; // xyz per node (see texel)
+@group(0) @binding(4) var ctl: texture_storage_2d<rgba32float, read>; // control records as texels (see ctl_at)
 @group(0) @binding(5) var<storage, read_write> error: array<atomic<u32>>; // step*4+kind, particle, max speed bits
 @group(0) @binding(6) var<storage, read_write> cell_count: array<u32>;
 @group(0) @binding(7) var<storage, read_write> rows: array<u32>; // row counts, then row starts
@@ -24,9 +24,9 @@ fn report(p: u32, kind: u32) {
 fn node_row(ix: vec3<u32>, iyz: u32) -> mat3x3<f32> {
     let g = ix + iyz;
     return mat3x3<f32>(
-        textureLoad(grid_v, texel(g.x), 0).xyz,
-        textureLoad(grid_v, texel(g.y), 0).xyz,
-        textureLoad(grid_v, texel(g.z), 0).xyz,
+        textureLoad(grid_v, texel(g.x)).xyz,
+        textureLoad(grid_v, texel(g.y)).xyz,
+        textureLoad(grid_v, texel(g.z)).xyz,
     );
 }
 
@@ -83,8 +83,8 @@ fn g2p(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     var pt: Particle;
-    pt.x = textureLoad(state_in, state_texel(p, 0u), 0);
-    pt.f = mat3x3<f32>(textureLoad(state_in, state_texel(p, 5u), 0).xyz, textureLoad(state_in, state_texel(p, 6u), 0).xyz, textureLoad(state_in, state_texel(p, 7u), 0).xyz);
+    pt.x = textureLoad(state_in, state_texel(p, 0u));
+    pt.f = mat3x3<f32>(textureLoad(state_in, state_texel(p, 5u)).xyz, textureLoad(state_in, state_texel(p, 6u)).xyz, textureLoad(state_in, state_texel(p, 7u)).xyz);
     let c = ctl_at(ctl, p);
     if ((c.flags & FLAG_ANCHORED) != 0u) {
         pt.v = vec4<f32>(0.0);

@@ -7,7 +7,7 @@
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> particles_in: array<Particle>;
-@group(0) @binding(2) var grid_v: texture_2d<f32>; // xyz per node (the texel table of grid_update or the tape)
+@group(0) @binding(2) var grid_v: texture_storage_2d<rgba32float, read>; // xyz per node (the texel table of grid_update or the tape)
 @group(0) @binding(3) var<storage, read> ctl: array<Ctl>;
 @group(0) @binding(4) var<storage, read> adj_out: array<Particle>;
 @group(0) @binding(5) var<storage, read_write> adj_in: array<Particle>;
@@ -62,7 +62,7 @@ fn g2p_adjoint(@builtin(global_invocation_id) gid: vec3<u32>) {
                 let o = vec3<i32>(ox, oy, oz);
                 let w = stencil_weight(s, o);
                 let gw = stencil_gradient(s, o);
-                let gv = textureLoad(grid_v, texel(s.idx[0][ox] + iyz), 0).xyz;
+                let gv = textureLoad(grid_v, texel(s.idx[0][ox] + iyz)).xyz;
                 let dpos = vec3<f32>(s.d[0][ox], s.d[1][oy], s.d[2][oz]);
                 let wgv = w * gv;
                 vp += wgv;

@@ -68,12 +68,12 @@ fn state_texel(p: u32, k: u32) -> vec2<u32> {
     return texel(8u * p + k);
 }
 
-fn load_state(t: texture_2d<f32>, p: u32) -> Particle {
+fn load_state(t: texture_storage_2d<rgba32float, read>, p: u32) -> Particle {
     var pt: Particle;
-    pt.x = textureLoad(t, state_texel(p, 0u), 0);
-    pt.v = textureLoad(t, state_texel(p, 1u), 0);
-    pt.c = mat3x3<f32>(textureLoad(t, state_texel(p, 2u), 0).xyz, textureLoad(t, state_texel(p, 3u), 0).xyz, textureLoad(t, state_texel(p, 4u), 0).xyz);
-    pt.f = mat3x3<f32>(textureLoad(t, state_texel(p, 5u), 0).xyz, textureLoad(t, state_texel(p, 6u), 0).xyz, textureLoad(t, state_texel(p, 7u), 0).xyz);
+    pt.x = textureLoad(t, state_texel(p, 0u));
+    pt.v = textureLoad(t, state_texel(p, 1u));
+    pt.c = mat3x3<f32>(textureLoad(t, state_texel(p, 2u)).xyz, textureLoad(t, state_texel(p, 3u)).xyz, textureLoad(t, state_texel(p, 4u)).xyz);
+    pt.f = mat3x3<f32>(textureLoad(t, state_texel(p, 5u)).xyz, textureLoad(t, state_texel(p, 6u)).xyz, textureLoad(t, state_texel(p, 7u)).xyz);
     return pt;
 }
 
@@ -95,8 +95,8 @@ struct Ctl {
 }
 
 // Control record p from its texel table (texel p: the offset, then the flags as a float).
-fn ctl_at(t: texture_2d<f32>, p: u32) -> Ctl {
-    let c = textureLoad(t, texel(p), 0);
+fn ctl_at(t: texture_storage_2d<rgba32float, read>, p: u32) -> Ctl {
+    let c = textureLoad(t, texel(p));
     return Ctl(c.xyz, u32(c.w));
 }
 

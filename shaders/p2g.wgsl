@@ -9,17 +9,17 @@
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> active_blocks: array<u32>;
 @group(0) @binding(2) var<storage, read> cell_start: array<u32>;
-@group(0) @binding(3) var records: texture_2d<f32>; // P2G records, see record_texel
+@group(0) @binding(3) var records: texture_storage_2d<rgba32float, read>; // P2G records, see record_texel
 @group(0) @binding(4) var<storage, read_write> grid: array<GridMomentum>;
 @group(0) @binding(5) var<storage, read> row_count: array<u32>; // particles per cell row
 @group(0) @binding(6) var<storage, read> anchor_mask: array<u32>; // per node: 1 if an anchor touches it
 
 fn load_record(r: u32) -> P2gRecord {
     return P2gRecord(
-        textureLoad(records, record_texel(r, 0u), 0),
-        textureLoad(records, record_texel(r, 1u), 0),
-        textureLoad(records, record_texel(r, 2u), 0),
-        textureLoad(records, record_texel(r, 3u), 0),
+        textureLoad(records, record_texel(r, 0u)),
+        textureLoad(records, record_texel(r, 1u)),
+        textureLoad(records, record_texel(r, 2u)),
+        textureLoad(records, record_texel(r, 3u)),
     );
 }
 

@@ -5,7 +5,7 @@
 // everything downstream is. Also lists the active node blocks for P2G and the grid.
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var state: texture_2d<f32>; // particle state texels (see state_texel)
+@group(0) @binding(1) var state: texture_storage_2d<rgba32float, read>; // particle state texels (see state_texel)
 @group(0) @binding(2) var<storage, read_write> cell_count: array<atomic<u32>>;
 @group(0) @binding(3) var<storage, read_write> particle_bin: array<vec2<u32>>; // cell, slot
 @group(0) @binding(4) var<storage, read_write> rows: array<atomic<u32>>; // row counts, then row starts
@@ -13,7 +13,7 @@
 @group(0) @binding(6) var<storage, read_write> sorted_id: array<u32>;
 @group(0) @binding(7) var<storage, read_write> active_blocks: array<u32>; // dispatch args (3), list
 @group(0) @binding(8) var<storage, read_write> block_mark: array<atomic<u32>>; // per cell block
-@group(0) @binding(9) var ctl: texture_2d<f32>; // control records as texels (see ctl_at)
+@group(0) @binding(9) var ctl: texture_storage_2d<rgba32float, read>; // control records as texels (see ctl_at)
 
 @compute @workgroup_size(64)
 fn bin(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -25,7 +25,7 @@ fn bin(@builtin(global_invocation_id) gid: vec3<u32>) {
         particle_bin[p] = vec2<u32>(NOT_BINNED, 0u);
         return;
     }
-    let xg = textureLoad(state, state_texel(p, 0u), 0).xyz * params.inv_dx;
+    let xg = textureLoad(state, state_texel(p, 0u)).xyz * params.inv_dx;
     let cell = cell_index(base_cell(xg, params.res), params.res);
     let slot = atomicAdd(&cell_count[cell], 1u);
     // Only a mark that the row is not empty (a plain store where it is missing, cheaper than

@@ -6,9 +6,9 @@
 // (the backward pass and tests read it), as storage writes cost a CPU adapter a loop a lane.
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var state: texture_2d<f32>; // particle state texels (see state_texel)
-@group(0) @binding(2) var material: texture_2d<f32>; // E, nu, mass, volume (texel p)
-@group(0) @binding(3) var ctl: texture_2d<f32>; // control records as texels (see ctl_at)
+@group(0) @binding(1) var state: texture_storage_2d<rgba32float, read>; // particle state texels (see state_texel)
+@group(0) @binding(2) var material: texture_storage_2d<rgba32float, read>; // E, nu, mass, volume (texel p)
+@group(0) @binding(3) var ctl: texture_storage_2d<rgba32float, read>; // control records as texels (see ctl_at)
 @group(0) @binding(4) var<storage, read> cell_count: array<u32>;
 @group(0) @binding(5) var<storage, read> cell_start: array<u32>;
 @group(0) @binding(6) var<storage, read> sorted_id: array<u32>;
@@ -35,7 +35,7 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var i = 0u; i < count; i++) {
         rank += select(0u, 1u, sorted_id[start + i] < p);
     }
-    let mat = textureLoad(material, texel(p), 0);
+    let mat = textureLoad(material, texel(p));
     let lm = lame(mat.x, mat.y);
     let m = mat.z;
     let tau = kirchhoff(pt.f, lm.x, lm.y, params.material);
