@@ -103,9 +103,13 @@ fn scan_global(@builtin(local_invocation_index) t: u32) {
     for (var r = lo; r < hi; r++) {
         sum += atomicLoad(&rows[r]);
     }
+    // which of its (first 32) blocks are active, kept for the second pass below
     var act = 0u;
+    var bits = 0u;
     for (var b = blo; b < bhi; b++) {
-        act += select(0u, 1u, node_block_active(b));
+        let on = node_block_active(b);
+        act += select(0u, 1u, on);
+        bits |= select(0u, 1u << min(b - blo, 31u), on && b - blo < 32u);
     }
     chunk_sum[t] = sum;
     chunk_active[t] = act;
@@ -135,7 +139,13 @@ fn scan_global(@builtin(local_invocation_index) t: u32) {
     }
     var a = chunk_active[t];
     for (var b = blo; b < bhi; b++) {
-        if (node_block_active(b)) {
+        var on: bool;
+        if (b - blo < 32u) {
+            on = ((bits >> (b - blo)) & 1u) != 0u;
+        } else {
+            on = node_block_active(b);
+        }
+        if (on) {
             active_blocks[3u + a] = b;
             a += 1u;
         }
