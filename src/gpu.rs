@@ -261,9 +261,9 @@ pub enum Binding {
     StorageWrite,
     /// A 2D `rgba32float` texture read with `textureLoad`, bound as a read-only storage texture
     /// (on a CPU adapter its loads cost about half a sampled texture's).
-    Texture,
+    TextureRead,
     /// A 2D `rgba32float` storage texture written with `textureStore`.
-    StorageTexture,
+    TextureWrite,
 }
 
 /// A bind group layout for compute stages with bindings 0.. in the order given.
@@ -291,8 +291,8 @@ pub fn compute_layout(
                     has_dynamic_offset: false,
                     min_binding_size: None,
                 },
-                Binding::Texture | Binding::StorageTexture => wgpu::BindingType::StorageTexture {
-                    access: if *b == Binding::Texture {
+                Binding::TextureRead | Binding::TextureWrite => wgpu::BindingType::StorageTexture {
+                    access: if *b == Binding::TextureRead {
                         wgpu::StorageTextureAccess::ReadOnly
                     } else {
                         wgpu::StorageTextureAccess::WriteOnly

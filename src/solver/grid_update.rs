@@ -2,7 +2,7 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageRead as R, StorageTexture as ST, StorageWrite as W, UniformDynamic as U},
+    Binding::{StorageRead as R, StorageWrite as W, TextureWrite as ST, UniformDynamic as U},
     GpuContext,
 };
 use anyhow::Result;

@@ -2,7 +2,7 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{StorageWrite as W, Texture as T, UniformDynamic as U},
+    Binding::{StorageWrite as W, TextureRead as T, UniformDynamic as U},
     GpuContext,
 };
 use anyhow::Result;

@@ -3,7 +3,7 @@
 use super::stage::Stage;
 use crate::gpu::{
     Binding::{
-        StorageRead as R, StorageTexture as ST, StorageWrite as W, Texture as T,
+        StorageRead as R, StorageWrite as W, TextureRead as T, TextureWrite as ST,
         UniformDynamic as U,
     },
     GpuContext,
