@@ -1,7 +1,7 @@
 // Grid-to-particle transfer: velocity and APIC affine field from the 27 nodes,
 // F <- (I + dt C) F, x <- x + dt v; then the poke and the drag spring. Anchored particles stay
 // put. Non-finite state or a particle leaving the grid is recorded (first substep, particle).
-// The node velocities come from the texel table `grid_update` writes (a texel fetch is cheap
+// The node velocities come from the texel table P2G writes (a texel fetch is cheap
 // on a CPU adapter, where a storage load is done lane by lane), so every particle reads its
 // own 27 nodes. It also empties the particle's cell count and row count for the next binning
 // (the sort's `unbin`, done here to save a pass: P2G, the last reader of the counts, has run).

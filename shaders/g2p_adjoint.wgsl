@@ -7,7 +7,7 @@
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> particles_in: array<Particle>;
-@group(0) @binding(2) var grid_v: texture_storage_2d<rgba32float, read>; // xyz per node (the texel table of grid_update or the tape)
+@group(0) @binding(2) var grid_v: texture_storage_2d<rgba32float, read>; // xyz per node (the texel table of P2G or the tape)
 @group(0) @binding(3) var<storage, read> ctl: array<Ctl>;
 @group(0) @binding(4) var<storage, read> adj_out: array<Particle>;
 @group(0) @binding(5) var<storage, read_write> adj_in: array<Particle>;

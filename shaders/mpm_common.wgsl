@@ -23,7 +23,7 @@ struct Params {
     poke_force: vec4<f32>,  // xyz acceleration, w unused
     drag_target: vec4<f32>, // xyz target, w damping
     report_speed: u32,      // 1: g2p records the largest particle speed
-    keep_records: u32,      // 1: the stress stage also writes its records' buffer
+    keep_buffers: u32,      // 1: the stress stage also writes its records' buffer
     _pad1: u32,
     _pad2: u32,
 }
@@ -47,9 +47,9 @@ struct P2gRecord {
 }
 
 // Tables of rgba32float texels in a 2D texture, texel i at (i % 4096, i / 4096): the P2G
-// records (four texels each) and the grid velocities (one a node) are written there beside
-// their buffers for P2G and G2P, because on a CPU adapter a texel fetch costs a fraction of
-// a storage-buffer load, which is done lane by lane.
+// records (four texels each, copied from their buffer) and the grid velocities (one a node,
+// stored by P2G) are read from there by P2G and G2P, because on a CPU adapter a texel fetch
+// costs a fraction of a storage-buffer load, which is done lane by lane.
 const TEXELS_PER_ROW: u32 = 4096u;
 
 fn texel(i: u32) -> vec2<u32> {
@@ -115,8 +115,8 @@ fn cell_index(c: vec3<i32>, res: u32) -> u32 {
     return u32((c.z * r + c.y) * r + c.x);
 }
 
-// Grid nodes use a block-major index: blocks of 8 x 4 x 4 nodes (one workgroup of P2G, of the
-// grid update and of G2P each), blocks in x-fastest order, so the 128 nodes of a block are
+// Grid nodes use a block-major index: blocks of 8 x 4 x 4 nodes (one workgroup of P2G and of
+// the grid stages each), blocks in x-fastest order, so the 128 nodes of a block are
 // contiguous. Cells are grouped into blocks the same way for the active-block marks.
 const BLOCK: vec3<u32> = vec3<u32>(8u, 4u, 4u);
 
@@ -266,6 +266,18 @@ fn boundary_keep(p: Params, node: vec3<u32>, v_free: vec3<f32>, anchored: bool) 
         }
     }
     return keep;
+}
+
+// The grid update of one node (coordinates `node`) from its sums g: velocity from momentum
+// and mass, gravity, damping, then what anchors, walls and the ground keep; zero where no
+// mass arrived.
+fn node_velocity(p: Params, g: GridMomentum, node: vec3<u32>) -> vec3<f32> {
+    var v = vec3<f32>(0.0);
+    if (g.m > 0.0) {
+        v = (g.mv / g.m + p.dt * p.gravity.xyz) * damping_decay(p);
+        v *= boundary_keep(p, node, v, g.m_anchor > 0.0);
+    }
+    return v;
 }
 
 // True for NaN or +-inf (checked on the bits: compilers may fold x != x away).

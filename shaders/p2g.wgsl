@@ -1,10 +1,15 @@
-// Particle-to-grid transfer as a gather: every grid node of an active block sums, in a fixed
-// order, the records of the particles whose stencils cover it. Those lie in rows of three
-// cells; with cells indexed x-fastest, each row is one contiguous run of the cell-sorted
-// records. No atomics, so the sums are bit-reproducible; the order is fixed: rows by (z, y),
-// within a row by cell, within a cell by particle index. On a CPU adapter the cost is the
-// per-lane gather of records, so each lane owns sixteen neighbouring nodes that share most of
-// their cells, and every record it loads serves all of them.
+// Particle-to-grid transfer as a gather, and the grid update of the summed nodes: every grid
+// node of an active block sums, in a fixed order, the records of the particles whose stencils
+// cover it. Those lie in rows of three cells; with cells indexed x-fastest, each row is one
+// contiguous run of the cell-sorted records. No atomics, so the sums are bit-reproducible;
+// the order is fixed: rows by (z, y), within a row by cell, within a cell by particle index.
+// On a CPU adapter the cost is the per-lane gather of records, so each lane owns sixteen
+// neighbouring nodes that share most of their cells, and every record it loads serves all
+// of them. Entry `p2g` then turns each node's sums into its velocity (gravity, damping,
+// anchors, walls, ground: `node_velocity`) and writes that as the texel G2P reads; the sums
+// and velocities go to their buffers only where the parameters ask (the backward pass and
+// tests read them), as storage writes cost a CPU adapter a loop a lane. Entry `gather` writes
+// the raw sums: the backward pass runs it on the adjoint records.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> active_blocks: array<u32>;
@@ -13,6 +18,8 @@
 @group(0) @binding(4) var<storage, read_write> grid: array<GridMomentum>;
 @group(0) @binding(5) var<storage, read> row_count: array<u32>; // particles per cell row
 @group(0) @binding(6) var<storage, read> anchor_mask: array<u32>; // per node: 1 if an anchor touches it
+@group(0) @binding(7) var<storage, read_write> grid_v: array<f32>; // xyz per node (entry p2g)
+@group(0) @binding(8) var grid_v_tex: texture_storage_2d<rgba32float, write>; // the same, for G2P
 
 fn load_record(r: u32) -> P2gRecord {
     return P2gRecord(
@@ -23,14 +30,36 @@ fn load_record(r: u32) -> P2gRecord {
     );
 }
 
-// Writes the four nodes of a column (grid index `i` for z, then + 32 per node).
+// Node k (along z) of a column of sums (grid index `i` for z, then + 32 per node).
+fn column_node(i: u32, acc: mat4x4<f32>, k: u32) -> GridMomentum {
+    var g: GridMomentum;
+    g.mv = acc[k].xyz;
+    g.m = acc[k].w;
+    g.m_anchor = f32(anchor_mask[i + 32u * k]);
+    return g;
+}
+
+// Writes the sums of the four nodes of a column.
 fn store_column(i: u32, acc: mat4x4<f32>) {
     for (var k = 0u; k < 4u; k++) {
-        var g: GridMomentum;
-        g.mv = acc[k].xyz;
-        g.m = acc[k].w;
-        g.m_anchor = f32(anchor_mask[i + 32u * k]);
-        grid[i + 32u * k] = g;
+        grid[i + 32u * k] = column_node(i, acc, k);
+    }
+}
+
+// The grid update of the four nodes of a column of block b: their velocities as texels, and
+// where the parameters ask, sums and velocities to their buffers.
+fn update_column(b: u32, i: u32, acc: mat4x4<f32>) {
+    for (var k = 0u; k < 4u; k++) {
+        let j = i + 32u * k;
+        let g = column_node(i, acc, k);
+        let v = node_velocity(params, g, block_node(b, j & 127u, params.res));
+        textureStore(grid_v_tex, texel(j), vec4<f32>(v, 0.0));
+        if (params.keep_buffers != 0u) {
+            grid[j] = g;
+            grid_v[3u * j] = v.x;
+            grid_v[3u * j + 1u] = v.y;
+            grid_v[3u * j + 2u] = v.z;
+        }
     }
 }
 
@@ -123,10 +152,9 @@ fn slab(tile: ptr<function, Tile>, t: TileAt, kz: i32, k0: u32, k1: u32) {
 // One lane per 2 x 2 x 4 nodes (x, x + 1) x (y, y + 1) x (z .. z + 3) of an active
 // 8 x 4 x 4 block (lanes 0-3 the lower half in y, 4-7 the upper): one accumulator (a column
 // of four nodes along z) per (x, y). Of the tiles of sixteen nodes, this one spans the fewest
-// cells (4 x 4 x 6), so each lane loads the fewest records.
-@compute @workgroup_size(8)
-fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
-    let b = active_blocks[3u + wg.x];
+// cells (4 x 4 x 6), so each lane loads the fewest records. The tile's sums, and in `at` the
+// grid index of its first node.
+fn gather_tile(b: u32, l: u32, at: ptr<function, u32>) -> Tile {
     let lx = 2u * (l & 3u);
     let ly = 2u * (l >> 2u);
     let base = vec3<i32>(block_coord(b, params.res) * BLOCK);
@@ -150,7 +178,28 @@ fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l:
     slab(&tile, t, 1, 1u, 3u);
     slab(&tile, t, 2, 2u, 3u);
     slab(&tile, t, 3, 3u, 3u);
-    let i = (b << 7u) | (lx + 8u * ly);
+    *at = (b << 7u) | (lx + 8u * ly);
+    return tile;
+}
+
+// The forward substep's P2G and grid update.
+@compute @workgroup_size(8)
+fn p2g(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let b = active_blocks[3u + wg.x];
+    var i: u32;
+    let tile = gather_tile(b, l, &i);
+    update_column(b, i, tile.c00);
+    update_column(b, i + 8u, tile.c01);
+    update_column(b, i + 1u, tile.c10);
+    update_column(b, i + 9u, tile.c11);
+}
+
+// The sums alone (the backward pass's gather of adjoint records).
+@compute @workgroup_size(8)
+fn gather(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l: u32) {
+    let b = active_blocks[3u + wg.x];
+    var i: u32;
+    let tile = gather_tile(b, l, &i);
     store_column(i, tile.c00);
     store_column(i + 8u, tile.c01);
     store_column(i + 1u, tile.c10);

@@ -2,8 +2,10 @@
 // (mass, momentum, m C - dt V (4/dx^2) tau), written at the particle's place in the
 // cell-sorted order (cell start + rank of the particle index within its cell); that place is
 // kept in `slot` for the adjoint stages. Anchored particles have none (slot NOT_BINNED).
-// P2G reads the records' texels; their buffer is written only where the parameters ask
-// (the backward pass and tests read it), as storage writes cost a CPU adapter a loop a lane.
+// P2G reads the records as texels, copied from their buffer after this stage (on a CPU
+// adapter a memory copy costs a fraction of storing texels here, which it does lane by lane
+// and component by component). The slots are written only where the parameters ask (the
+// backward pass and tests read them).
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var state: texture_storage_2d<rgba32float, read>; // particle state texels (see state_texel)
@@ -14,7 +16,6 @@
 @group(0) @binding(6) var<storage, read> sorted_id: array<u32>;
 @group(0) @binding(7) var<storage, read_write> records: array<P2gRecord>;
 @group(0) @binding(8) var<storage, read_write> slot: array<u32>; // each particle's record index
-@group(0) @binding(9) var record_tex: texture_storage_2d<rgba32float, write>; // the records again, for P2G
 
 @compute @workgroup_size(64)
 fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -23,7 +24,9 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     if ((ctl_at(ctl, p).flags & FLAG_ANCHORED) != 0u) {
-        slot[p] = NOT_BINNED;
+        if (params.keep_buffers != 0u) {
+            slot[p] = NOT_BINNED;
+        }
         return;
     }
     let pt = load_state(state, p);
@@ -46,12 +49,9 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     rec.mv_a = vec4<f32>(m * pt.v.xyz, a[0].x);
     rec.a1 = vec4<f32>(a[0].yz, a[1].xy);
     rec.a2 = vec4<f32>(a[1].z, a[2]);
-    if (params.keep_records != 0u) {
-        records[start + rank] = rec;
+    records[start + rank] = rec;
+    if (params.keep_buffers != 0u) {
+        slot[p] = start + rank;
     }
-    textureStore(record_tex, record_texel(start + rank, 0u), rec.xg_m);
-    textureStore(record_tex, record_texel(start + rank, 1u), rec.mv_a);
-    textureStore(record_tex, record_texel(start + rank, 2u), rec.a1);
-    textureStore(record_tex, record_texel(start + rank, 3u), rec.a2);
-    slot[p] = start + rank;
 }
+

@@ -23,9 +23,9 @@ fn repeat_runs_are_bit_identical() {
         wall: Wall::Sticky,
         ..Default::default()
     };
-    let run = |keep_records: bool| {
+    let run = |keep_buffers: bool| {
         let mut s = Solver::new(&ctx, cfg.clone(), &set).unwrap();
-        s.keep_records(keep_records);
+        s.keep_buffers(keep_buffers);
         s.add_poke(Poke {
             centre: Vec3::new(0.36, 0.15, 0.36),
             radius: 0.05,

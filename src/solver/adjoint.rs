@@ -11,8 +11,8 @@
 //! tape ([`super::tape`]); then, substep by substep in reverse, the particles are rebinned
 //! and the records and grid loaded from the tape (or, where they exceed the tape budget,
 //! recomputed: bit-identical, the solver is deterministic) and the adjoint stages run:
-//! `g2p_adjoint`, `p2g` (the forward gather, fed the adjoint records), `grid_update_adjoint`,
-//! `p2g_adjoint`, `stress_adjoint`. No float atomics, so gradients are bit-reproducible too.
+//! `g2p_adjoint`, `p2g`'s `gather` (the forward gather alone, fed the adjoint records),
+//! `grid_update_adjoint`, `p2g_adjoint`, `stress_adjoint`. No float atomics, so gradients are bit-reproducible too.
 //! GPU memory on top of the forward solver:
 //!
 //! `(frames + 1 + S + 2) × N × 128 B` (checkpoints, tape of particle states, two adjoint
@@ -126,6 +126,9 @@ impl AdjointState {
                 grid_adj.as_entire_binding(),
                 s.rows.as_entire_binding(),
                 s.anchor_mask.as_entire_binding(),
+                // (entry `gather` writes neither)
+                s.grid_v.as_entire_binding(),
+                s.grid_v_tex.binding(),
             ],
         );
         let grid = s_grid.bind(ctx, &s.params, &[&s.active, &s.grid, &grid_adj, &node_adj]);
@@ -176,10 +179,10 @@ impl AdjointState {
         cur: usize,
     ) {
         let [a_g2p, a_grid, a_p2g, a_stress] = &self.stages;
-        let [s_sort, _, s_p2g, _, _] = &s.stages;
+        let [s_sort, _, s_p2g, _] = &s.stages;
         let n = s.n;
         a_g2p.dispatch_particles(pass, 0, &self.g2p[cur], off, n);
-        s_p2g.dispatch_blocks(pass, 0, &self.gather, off, &s.active);
+        s_p2g.dispatch_blocks(pass, p2g::GATHER, &self.gather, off, &s.active);
         a_grid.dispatch_blocks(pass, 0, &self.grid, off, &s.active);
         a_p2g.dispatch_particles(pass, 0, &self.p2g[cur], off, n);
         a_stress.dispatch_particles(pass, 0, &self.stress[cur], off, n);

@@ -142,15 +142,13 @@ impl Solver {
         let a = self.adjoint.as_ref().expect("built by probe_substep");
         let q = &self.ctx.queue;
         q.write_buffer(&a.adj[0], 0, bytemuck::cast_slice(out_adjoint));
-        let [s_sort, _, s_p2g, _, _] = &self.stages;
+        let [s_sort, _, s_p2g, _] = &self.stages;
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        self.encode_stages(&mut enc, 0..3, off, 0);
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
-            for st in 0..4 {
-                self.dispatch_stage(&mut pass, st, off, 0);
-            }
             a.stages[0].dispatch_particles(&mut pass, 0, &a.g2p[0], off, self.n);
-            s_p2g.dispatch_blocks(&mut pass, 0, &a.gather, off, &self.active);
+            s_p2g.dispatch_blocks(&mut pass, p2g::GATHER, &a.gather, off, &self.active);
             let sort = &self.groups.sort;
             s_sort.dispatch_particles(&mut pass, sort::UNBIN, sort, off, self.n);
         }
@@ -186,11 +184,9 @@ impl Solver {
         q.write_buffer(&a.adj[1], 0, bytemuck::cast_slice(&zero));
         let s_sort = &self.stages[0];
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        self.encode_stages(&mut enc, 0..2, off, 0);
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
-            for st in 0..2 {
-                self.dispatch_stage(&mut pass, st, off, 0);
-            }
             a.stages[2].dispatch_particles(&mut pass, 0, &a.p2g[0], off, self.n);
             let sort = &self.groups.sort;
             s_sort.dispatch_particles(&mut pass, sort::UNBIN, sort, off, self.n);

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The stress stage's index in [`profile::STAGES`].
+pub(super) const STRESS: usize = 1;
+
 impl Solver {
     pub(super) fn params_for(&self, dt: f32) -> GpuParams {
         let c = &self.cfg;
@@ -48,9 +51,9 @@ impl Solver {
     }
 
     /// Writes the parameter records of the next `batch` substeps of `dt` (advancing the
-    /// clock) and returns their offsets in the parameter buffer; `keep_records`: whether the
+    /// clock) and returns their offsets in the parameter buffer; `keep_buffers`: whether the
     /// stress stage also writes its records' buffer.
-    pub(super) fn write_params(&mut self, batch: usize, dt: f32, keep_records: bool) -> Vec<u32> {
+    pub(super) fn write_params(&mut self, batch: usize, dt: f32, keep_buffers: bool) -> Vec<u32> {
         assert!(batch <= MAX_BATCH, "at most {MAX_BATCH} substeps per batch");
         let stride = self.params_stride as usize;
         let mut bytes = vec![0u8; stride * batch];
@@ -58,7 +61,7 @@ impl Solver {
         for k in 0..batch {
             let mut p = self.params_for(dt);
             p.report_speed = (k + 1 == batch) as u32;
-            p.keep_records = keep_records as u32;
+            p.keep_buffers = keep_buffers as u32;
             bytes[k * stride..k * stride + std::mem::size_of::<GpuParams>()]
                 .copy_from_slice(bytemuck::bytes_of(&p));
             offsets.push((k * stride) as u32);
@@ -70,20 +73,17 @@ impl Solver {
     }
 
     pub(super) fn encode_batch(&mut self, batch: usize, dt: f32) {
-        let offsets = self.write_params(batch, dt, self.keep_records);
+        let offsets = self.write_params(batch, dt, self.keep_buffers);
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         let stages = profile::STAGES.len();
         // Every substep starts with a copy of its state into the texel table, then without a
-        // profiler its stages share one pass; with one, every stage gets its own pass with
-        // timestamps around it.
+        // profiler its stages run in two passes (see `encode_stages`); with one, every stage
+        // gets its own pass with timestamps around it.
         match self.profiler.as_ref() {
             None => {
                 for (k, &off) in offsets.iter().enumerate() {
                     self.copy_state_texels(&mut enc, (self.cur + k) % 2);
-                    let mut pass = enc.begin_compute_pass(&Default::default());
-                    for st in 0..stages {
-                        self.dispatch_stage(&mut pass, st, off, (self.cur + k) % 2);
-                    }
+                    self.encode_stages(&mut enc, 0..stages, off, (self.cur + k) % 2);
                 }
             }
             Some(prof) => {
@@ -95,6 +95,10 @@ impl Solver {
                             timestamp_writes: Some(prof.writes(k, st)),
                         });
                         self.dispatch_stage(&mut pass, st, off, (self.cur + k) % 2);
+                        drop(pass);
+                        if st == STRESS {
+                            self.copy_record_texels(&mut enc);
+                        }
                     }
                 }
                 prof.resolve(&mut enc, batch);
@@ -111,6 +115,44 @@ impl Solver {
         self.state_tex.copy_from(enc, &self.particles[i], texels);
     }
 
+    /// Records the copy of the P2G records, written by the stress stage to their buffer,
+    /// into the texel table P2G reads: due between the two. On a CPU adapter a memory copy
+    /// costs a fraction of the stress stage storing the texels itself (which it does lane by
+    /// lane, component by component).
+    pub(super) fn copy_record_texels(&self, enc: &mut wgpu::CommandEncoder) {
+        self.record_tex
+            .copy_from(enc, &self.records, 4 * self.n as u64);
+    }
+
+    /// Records stages `range` (see [`profile::STAGES`]) of a substep reading particle buffer
+    /// `i`: those up to the stress stage in one compute pass, then the copy of the records
+    /// into their texel table where the stress stage ran, then the rest in a second pass.
+    pub(super) fn encode_stages(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        range: std::ops::Range<usize>,
+        off: u32,
+        i: usize,
+    ) {
+        let first = range.start..range.end.min(STRESS + 1);
+        let second = range.start.max(STRESS + 1)..range.end;
+        if !first.is_empty() {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            for st in first.clone() {
+                self.dispatch_stage(&mut pass, st, off, i);
+            }
+        }
+        if first.contains(&STRESS) {
+            self.copy_record_texels(enc);
+        }
+        if !second.is_empty() {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            for st in second {
+                self.dispatch_stage(&mut pass, st, off, i);
+            }
+        }
+    }
+
     /// Records stage `st` (see [`profile::STAGES`]) of a substep reading particle buffer `i`.
     pub(super) fn dispatch_stage(
         &self,
@@ -119,7 +161,7 @@ impl Solver {
         off: u32,
         i: usize,
     ) {
-        let [s_sort, s_stress, s_p2g, s_grid, s_g2p] = &self.stages;
+        let [s_sort, s_stress, s_p2g, s_g2p] = &self.stages;
         let (g, n) = (&self.groups, self.n);
         match st {
             0 => sort::dispatch_bin(
@@ -132,7 +174,6 @@ impl Solver {
             ),
             1 => s_stress.dispatch_particles(pass, 0, &g.stress, off, n),
             2 => s_p2g.dispatch_blocks(pass, 0, &g.p2g, off, &self.active),
-            3 => s_grid.dispatch_blocks(pass, 0, &g.grid_update, off, &self.active),
             _ => s_g2p.dispatch_particles(pass, 0, &g.g2p[i], off, n),
         }
     }

@@ -1,5 +1,5 @@
 //! `shaders/g2p.wgsl`: grid-to-particle transfer and particle update, one lane per particle
-//! (the node velocities from `grid_update`'s texel table).
+//! (the node velocities from the texel table P2G writes).
 
 use super::stage::Stage;
 use crate::gpu::{

@@ -1,11 +1,12 @@
 //! The deterministic WGSL MPM solver (MLS-MPM / APIC, quadratic B-splines).
 //!
-//! One substep is a copy of the particle state into a texel table and nine dispatches in five
+//! One substep is a copy of the particle state into a texel table and eight dispatches in four
 //! stages, each a module with a WGSL file of its name: `sort` (bin particles into cells,
 //! prefix sums, active node blocks), `stress` (Kirchhoff stress and the P2G record in
-//! cell-sorted order), `p2g` (per-node gather), `grid_update` (forces, anchors, walls,
-//! ground) and `g2p` (transfer back, F and x update, poke and drag; it also empties the cell
-//! counts for the next binning, `sort::unbin`'s job on the reverse pass). Anchored particles
+//! cell-sorted order), `p2g` (per-node gather, then the grid update of the summed nodes:
+//! forces, anchors, walls, ground) and `g2p` (transfer back, F and x update, poke and drag;
+//! it also empties the cell counts for the next binning, `sort::unbin`'s job on the reverse
+//! pass); between the stress stage and P2G the records are copied into their texel table. Anchored particles
 //! stay out of the binning, the stress stage and P2G: the nodes they stop are marked by
 //! `anchor_mask` when the state is set or restored, and G2P leaves them at rest.
 //! Determinism: no float atomics anywhere; P2G is a gather over particles sorted by (cell,
@@ -13,11 +14,11 @@
 //! bit-identical states. The stages fetch what they read from texel tables
 //! ([`stage::Texels`]): on a CPU adapter (lavapipe) a texel fetch costs a fraction of a
 //! storage-buffer load, which it does lane by lane. The particle state is copied into a
-//! table before every substep (a memory copy), the material and the control records are
-//! written to tables with their buffers; the P2G records and the grid velocities are written
-//! twice, to their buffers and to tables that P2G and G2P read. Substeps are out-of-place:
-//! particle state ping-pongs between two buffers, and the per-particle material is a buffer
-//! of its own.
+//! table before every substep and the P2G records after the stress stage (memory copies: a
+//! stage storing texels costs a CPU adapter a loop a lane and component), the material and
+//! the control records are written to tables with their buffers; P2G writes the grid
+//! velocities as the texels G2P reads. Substeps are out-of-place: particle state ping-pongs
+//! between two buffers, and the per-particle material is a buffer of its own.
 //! Reverse-mode gradients of whole clips: [`adjoint`] (one adjoint stage per forward stage,
 //! `*_adjoint.rs` with a WGSL file of the same name).
 
@@ -30,7 +31,6 @@ mod encode;
 pub mod g2p;
 pub mod g2p_adjoint;
 mod grid_tape;
-pub mod grid_update;
 pub mod grid_update_adjoint;
 pub mod layout;
 pub mod p2g;
@@ -98,14 +98,17 @@ pub struct Solver {
     /// The grid velocities again, as texels (G2P and its adjoint read these).
     grid_v_tex: Texels,
     records: wgpu::Buffer,
-    /// Each particle's index in the cell-sorted records (written by the stress stage).
+    /// The P2G records again, as texels (P2G reads these).
+    record_tex: Texels,
+    /// Each particle's index in the cell-sorted records (written by the stress stage where
+    /// `keep_buffers` says).
     slot: wgpu::Buffer,
     cell_start: wgpu::Buffer,
     rows: wgpu::Buffer,
     /// Per grid node: 1 where an anchored particle touches it (`anchor_mask`).
     anchor_mask: wgpu::Buffer,
     anchors: anchor_mask::Anchors,
-    stages: [Stage; 5],
+    stages: [Stage; 4],
     groups: Groups,
     /// The particle state a substep starts from, as texels (see `state_texel` in
     /// `shaders/mpm_common.wgsl`): copied from the particle buffer before every substep.
@@ -127,8 +130,9 @@ pub struct Solver {
     /// The backward pass's tape of one frame, built with it.
     tape: Option<Box<tape::Tape>>,
     tape_budget: u64,
-    /// Whether substeps also write the P2G records' buffer (see [`Solver::keep_records`]).
-    keep_records: bool,
+    /// Whether substeps also write the buffers of P2G records, grid sums and grid velocities
+    /// (see [`Solver::keep_buffers`]).
+    keep_buffers: bool,
 }
 
 /// Bind groups; G2P's `[i]` writes particle buffer 1 - i (the others read the state from
@@ -137,7 +141,6 @@ struct Groups {
     sort: wgpu::BindGroup,
     stress: wgpu::BindGroup,
     p2g: wgpu::BindGroup,
-    grid_update: wgpu::BindGroup,
     g2p: [wgpu::BindGroup; 2],
 }
 
@@ -210,10 +213,9 @@ impl Solver {
             sort::build(ctx)?,
             stress::build(ctx)?,
             p2g::build(ctx)?,
-            grid_update::build(ctx)?,
             g2p::build(ctx)?,
         ];
-        let [s_sort, s_stress, s_p2g, s_grid, s_g2p] = &stages;
+        let [s_sort, s_stress, s_p2g, s_g2p] = &stages;
         let groups = Groups {
             sort: {
                 let res = vec![
@@ -239,7 +241,6 @@ impl Solver {
                     sorted_id.as_entire_binding(),
                     records.as_entire_binding(),
                     slot.as_entire_binding(),
-                    record_tex.binding(),
                 ];
                 s_stress.bind_with(ctx, &params, res)
             },
@@ -253,14 +254,6 @@ impl Solver {
                     grid.as_entire_binding(),
                     rows.as_entire_binding(),
                     anchor_mask.as_entire_binding(),
-                ],
-            ),
-            grid_update: s_grid.bind_with(
-                ctx,
-                &params,
-                vec![
-                    active.as_entire_binding(),
-                    grid.as_entire_binding(),
                     grid_v.as_entire_binding(),
                     grid_v_tex.binding(),
                 ],
@@ -299,6 +292,7 @@ impl Solver {
             grid_v,
             grid_v_tex,
             records,
+            record_tex,
             slot,
             cell_start,
             anchor_mask,
@@ -320,7 +314,7 @@ impl Solver {
             adjoint: None,
             tape: None,
             tape_budget: tape::DEFAULT_TAPE_BUDGET,
-            keep_records: false,
+            keep_buffers: false,
         };
         solver.max_wave_speed =
             validate::max_wave_speed(&set.young, &set.poisson, &set.density, &set.anchored);
@@ -444,11 +438,11 @@ impl Solver {
         })
     }
 
-    /// Whether later substeps also keep their P2G records in the buffer [`Self::debug_records`]
-    /// reads (off by default: forward runs read only their texel copy; gradient passes keep
-    /// them on their own).
-    pub fn keep_records(&mut self, on: bool) {
-        self.keep_records = on;
+    /// Whether later substeps also keep their P2G records, grid sums and grid velocities in
+    /// the buffers [`Self::debug_records`] and [`Self::debug_grid`] read (off by default:
+    /// forward runs read only their texel copies; gradient passes keep them on their own).
+    pub fn keep_buffers(&mut self, on: bool) {
+        self.keep_buffers = on;
     }
 
     /// Runs `count` substeps of `dt`, then checks for blow-up (an error names the substep).

@@ -4,7 +4,8 @@ use crate::gpu::GpuContext;
 use anyhow::{bail, Result};
 
 /// The stages as the substep runs them.
-pub const STAGES: [&str; 5] = ["sort", "stress", "p2g", "grid_update", "g2p"];
+/// (`p2g` includes the grid update of the nodes it sums.)
+pub const STAGES: [&str; 4] = ["sort", "stress", "p2g", "g2p"];
 
 pub struct Profiler {
     queries: wgpu::QuerySet,

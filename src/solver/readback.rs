@@ -83,7 +83,8 @@ impl Solver {
     }
 
     /// Grid velocities (xyz per node, block-major order) of the last substep's active
-    /// nodes, and the grid momentum records; for tests of the grid stages.
+    /// nodes, and the grid momentum records; for tests of the grid stages. Substeps write
+    /// them only after [`Solver::keep_buffers`]`(true)` (and on gradient passes).
     pub fn debug_grid(&self) -> Result<GridDebug> {
         let active: Vec<u32> = self.ctx.read(&self.active)?;
         let count = active[0] as usize;
@@ -97,7 +98,7 @@ impl Solver {
 
     /// The P2G records of the last substep (cell-sorted; see [`layout::unpack_record`]; the
     /// particles that are not anchored), for tests of the stress stage; substeps write them
-    /// only after [`Solver::keep_records`]`(true)`.
+    /// only after [`Solver::keep_buffers`]`(true)`.
     pub fn debug_records(&self) -> Result<Vec<[f32; 16]>> {
         let mut r: Vec<[f32; 16]> = self.ctx.read(&self.records)?;
         // anchored particles have no record

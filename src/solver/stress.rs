@@ -2,10 +2,7 @@
 
 use super::stage::Stage;
 use crate::gpu::{
-    Binding::{
-        StorageRead as R, StorageWrite as W, TextureRead as T, TextureWrite as ST,
-        UniformDynamic as U,
-    },
+    Binding::{StorageRead as R, StorageWrite as W, TextureRead as T, UniformDynamic as U},
     GpuContext,
 };
 use anyhow::Result;
@@ -17,6 +14,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "stress",
         include_str!("../../shaders/stress.wgsl"),
         &["stress"],
-        &[U, T, T, T, R, R, R, W, W, ST],
+        &[U, T, T, T, R, R, R, W, W],
     )
 }

@@ -153,10 +153,9 @@ impl Solver {
                 let i = (self.cur + s) % 2;
                 enc.copy_buffer_to_buffer(&self.particles[i], 0, &tape.states[s], 0, size);
                 self.copy_state_texels(&mut enc, i);
+                let last = profile::STAGES.len() - 1;
+                self.encode_stages(&mut enc, 0..last, off, i);
                 let mut pass = enc.begin_compute_pass(&Default::default());
-                for st in 0..profile::STAGES.len() - 1 {
-                    self.dispatch_stage(&mut pass, st, off, i);
-                }
                 if taped {
                     let (_, group) = &tape.grids[s];
                     let active = &self.active;
@@ -168,7 +167,7 @@ impl Solver {
                     enc.copy_buffer_to_buffer(&self.slot, 0, dst, records, slot);
                     pass = enc.begin_compute_pass(&Default::default());
                 }
-                self.dispatch_stage(&mut pass, profile::STAGES.len() - 1, off, i);
+                self.dispatch_stage(&mut pass, last, off, i);
             }
             self.cur = (self.cur + count) % 2;
             self.ctx.queue.submit([enc.finish()]);
@@ -197,8 +196,6 @@ impl Solver {
     pub(super) fn backward_frame(&self, offsets: &[u32], taped: bool, mut cur: usize) -> usize {
         let a = self.adjoint.as_ref().expect("built by backward");
         let tape = self.tape.as_ref().expect("built by backward");
-        let [_, s_stress, s_p2g, s_grid, _] = &self.stages;
-        let (g, n) = (&self.groups, self.n);
         let size = self.particles[0].size();
         let (records, slot) = (self.records.size(), self.slot.size());
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
@@ -210,19 +207,18 @@ impl Solver {
                 enc.copy_buffer_to_buffer(src, records, &self.slot, 0, slot);
             }
             self.copy_state_texels(&mut enc, 0);
-            let mut pass = enc.begin_compute_pass(&Default::default());
             // the forward stages up to the grid update: binning always, the rest from the
             // tape or recomputed
-            self.dispatch_stage(&mut pass, 0, off, 0);
+            if !taped {
+                self.encode_stages(&mut enc, 0..3, off, 0);
+            }
+            let mut pass = enc.begin_compute_pass(&Default::default());
             if taped {
+                self.dispatch_stage(&mut pass, 0, off, 0);
                 let (_, group) = &tape.grids[s];
                 let active = &self.active;
                 tape.stage
                     .dispatch_blocks(&mut pass, grid_tape::LOAD, group, off, active);
-            } else {
-                s_stress.dispatch_particles(&mut pass, 0, &g.stress, off, n);
-                s_p2g.dispatch_blocks(&mut pass, 0, &g.p2g, off, &self.active);
-                s_grid.dispatch_blocks(&mut pass, 0, &g.grid_update, off, &self.active);
             }
             a.dispatch_substep(self, &mut pass, off, cur);
             cur = 1 - cur;
