@@ -54,4 +54,3 @@ fn stress(@builtin(global_invocation_id) gid: vec3<u32>) {
         slot[p] = start + rank;
     }
 }
-

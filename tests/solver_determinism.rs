@@ -54,7 +54,7 @@ fn repeat_runs_are_bit_identical() {
     let (b, nb) = run(false);
     let (c, nc) = run(true);
     assert_eq!(na, nc);
-    assert!(a == c, "keeping the P2G records changed the run");
+    assert!(a == c, "keeping the stage buffers changed the run");
     assert_eq!(na, nb);
     assert!(na >= 3);
     let moved = a

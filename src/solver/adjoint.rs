@@ -12,7 +12,8 @@
 //! and the records and grid loaded from the tape (or, where they exceed the tape budget,
 //! recomputed: bit-identical, the solver is deterministic) and the adjoint stages run:
 //! `g2p_adjoint`, `p2g`'s `gather` (the forward gather alone, fed the adjoint records),
-//! `grid_update_adjoint`, `p2g_adjoint`, `stress_adjoint`. No float atomics, so gradients are bit-reproducible too.
+//! `grid_update_adjoint`, `p2g_adjoint`, `stress_adjoint`. No float atomics, so gradients are
+//! bit-reproducible too.
 //! GPU memory on top of the forward solver:
 //!
 //! `(frames + 1 + S + 2) × N × 128 B` (checkpoints, tape of particle states, two adjoint

@@ -52,7 +52,7 @@ impl Solver {
 
     /// Writes the parameter records of the next `batch` substeps of `dt` (advancing the
     /// clock) and returns their offsets in the parameter buffer; `keep_buffers`: whether the
-    /// stress stage also writes its records' buffer.
+    /// stages also write the buffers of record slots, grid sums and grid velocities.
     pub(super) fn write_params(&mut self, batch: usize, dt: f32, keep_buffers: bool) -> Vec<u32> {
         assert!(batch <= MAX_BATCH, "at most {MAX_BATCH} substeps per batch");
         let stride = self.params_stride as usize;

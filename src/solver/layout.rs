@@ -99,7 +99,7 @@ pub struct GpuParams {
     pub poke_force: [f32; 4],
     pub drag_target: [f32; 4],
     pub report_speed: u32,
-    /// 1: the stress stage writes its records to their buffer too, and P2G the grid sums and
+    /// 1: the stress stage writes the record slots to their buffer, and P2G the grid sums and
     /// velocities to theirs (see `Solver::keep_buffers`).
     pub keep_buffers: u32,
     pub _pad: [u32; 2],

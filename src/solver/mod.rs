@@ -130,7 +130,7 @@ pub struct Solver {
     /// The backward pass's tape of one frame, built with it.
     tape: Option<Box<tape::Tape>>,
     tape_budget: u64,
-    /// Whether substeps also write the buffers of P2G records, grid sums and grid velocities
+    /// Whether substeps also write the buffers of record slots, grid sums and grid velocities
     /// (see [`Solver::keep_buffers`]).
     keep_buffers: bool,
 }
@@ -438,9 +438,10 @@ impl Solver {
         })
     }
 
-    /// Whether later substeps also keep their P2G records, grid sums and grid velocities in
-    /// the buffers [`Self::debug_records`] and [`Self::debug_grid`] read (off by default:
-    /// forward runs read only their texel copies; gradient passes keep them on their own).
+    /// Whether later substeps also keep their record slots, grid sums and grid velocities in
+    /// their buffers, which [`Self::debug_grid`] reads (off by default: forward runs read only
+    /// the velocities' texel copy; gradient passes keep them on their own). The P2G records'
+    /// buffer ([`Self::debug_records`]) is written either way.
     pub fn keep_buffers(&mut self, on: bool) {
         self.keep_buffers = on;
     }

@@ -97,8 +97,8 @@ impl Solver {
     }
 
     /// The P2G records of the last substep (cell-sorted; see [`layout::unpack_record`]; the
-    /// particles that are not anchored), for tests of the stress stage; substeps write them
-    /// only after [`Solver::keep_buffers`]`(true)`.
+    /// particles that are not anchored), for tests of the stress stage (every substep
+    /// writes them).
     pub fn debug_records(&self) -> Result<Vec<[f32; 16]>> {
         let mut r: Vec<[f32; 16]> = self.ctx.read(&self.records)?;
         // anchored particles have no record
