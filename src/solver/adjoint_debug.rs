@@ -1,6 +1,7 @@
 //! Adjoint stages on their own, for tests: the stress stage's, G2P's (with the node gather)
 //! and, after a backward pass, the node adjoints of its last substep.
 
+use super::encode::{P2G, SORT, STRESS};
 use super::*;
 use anyhow::bail;
 use bytemuck::Zeroable;
@@ -144,7 +145,7 @@ impl Solver {
         q.write_buffer(&a.adj[0], 0, bytemuck::cast_slice(out_adjoint));
         let [s_sort, _, s_p2g, _] = &self.stages;
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        self.encode_stages(&mut enc, 0..3, off, 0);
+        self.encode_stages(&mut enc, SORT..P2G + 1, off, 0);
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
             a.stages[0].dispatch_particles(&mut pass, 0, &a.g2p[0], off, self.n);
@@ -184,7 +185,7 @@ impl Solver {
         q.write_buffer(&a.adj[1], 0, bytemuck::cast_slice(&zero));
         let s_sort = &self.stages[0];
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        self.encode_stages(&mut enc, 0..2, off, 0);
+        self.encode_stages(&mut enc, SORT..STRESS + 1, off, 0);
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
             a.stages[2].dispatch_particles(&mut pass, 0, &a.p2g[0], off, self.n);

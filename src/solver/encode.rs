@@ -2,8 +2,11 @@
 
 use super::*;
 
-/// The stress stage's index in [`profile::STAGES`].
+/// The stages' indices in [`profile::STAGES`].
+pub(super) const SORT: usize = 0;
 pub(super) const STRESS: usize = 1;
+pub(super) const P2G: usize = 2;
+pub(super) const G2P: usize = 3;
 
 impl Solver {
     pub(super) fn params_for(&self, dt: f32) -> GpuParams {
@@ -164,7 +167,7 @@ impl Solver {
         let [s_sort, s_stress, s_p2g, s_g2p] = &self.stages;
         let (g, n) = (&self.groups, self.n);
         match st {
-            0 => sort::dispatch_bin(
+            SORT => sort::dispatch_bin(
                 pass,
                 s_sort,
                 &g.sort,
@@ -172,9 +175,10 @@ impl Solver {
                 n,
                 self.cfg.grid_res * self.cfg.grid_res,
             ),
-            1 => s_stress.dispatch_particles(pass, 0, &g.stress, off, n),
-            2 => s_p2g.dispatch_blocks(pass, 0, &g.p2g, off, &self.active),
-            _ => s_g2p.dispatch_particles(pass, 0, &g.g2p[i], off, n),
+            STRESS => s_stress.dispatch_particles(pass, 0, &g.stress, off, n),
+            P2G => s_p2g.dispatch_blocks(pass, 0, &g.p2g, off, &self.active),
+            G2P => s_g2p.dispatch_particles(pass, 0, &g.g2p[i], off, n),
+            _ => unreachable!("stage {st} of {}", profile::STAGES.len()),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! them it recomputes the stress, P2G and the grid update too. Both ways give bit-identical
 //! gradients: the forward stages are deterministic.
 
+use super::encode::{G2P, P2G, SORT};
 use super::*;
 use anyhow::Result;
 
@@ -153,8 +154,7 @@ impl Solver {
                 let i = (self.cur + s) % 2;
                 enc.copy_buffer_to_buffer(&self.particles[i], 0, &tape.states[s], 0, size);
                 self.copy_state_texels(&mut enc, i);
-                let last = profile::STAGES.len() - 1;
-                self.encode_stages(&mut enc, 0..last, off, i);
+                self.encode_stages(&mut enc, SORT..P2G + 1, off, i);
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 if taped {
                     let (_, group) = &tape.grids[s];
@@ -167,7 +167,7 @@ impl Solver {
                     enc.copy_buffer_to_buffer(&self.slot, 0, dst, records, slot);
                     pass = enc.begin_compute_pass(&Default::default());
                 }
-                self.dispatch_stage(&mut pass, last, off, i);
+                self.dispatch_stage(&mut pass, G2P, off, i);
             }
             self.cur = (self.cur + count) % 2;
             self.ctx.queue.submit([enc.finish()]);
@@ -209,17 +209,18 @@ impl Solver {
             self.copy_state_texels(&mut enc, 0);
             // the forward stages up to the grid update: binning always, the rest from the
             // tape or recomputed
-            if !taped {
-                self.encode_stages(&mut enc, 0..3, off, 0);
-            }
-            let mut pass = enc.begin_compute_pass(&Default::default());
-            if taped {
-                self.dispatch_stage(&mut pass, 0, off, 0);
+            let mut pass = if taped {
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                self.dispatch_stage(&mut pass, SORT, off, 0);
                 let (_, group) = &tape.grids[s];
                 let active = &self.active;
                 tape.stage
                     .dispatch_blocks(&mut pass, grid_tape::LOAD, group, off, active);
-            }
+                pass
+            } else {
+                self.encode_stages(&mut enc, SORT..P2G + 1, off, 0);
+                enc.begin_compute_pass(&Default::default())
+            };
             a.dispatch_substep(self, &mut pass, off, cur);
             cur = 1 - cur;
         }
