@@ -93,9 +93,9 @@ fn g2p(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let xg = pt.x.xyz * params.inv_dx;
-    let cell = cell_index(base_cell(xg, params.res), params.res);
-    cell_count[cell] = 0u;
-    rows[cell / params.res] = 0u;
+    let bc = base_cell(xg, params.res);
+    cell_count[cell_index(bc, params.res)] = 0u;
+    rows[cell_row(bc, params.res)] = 0u;
     let s = stencil(xg, params.res);
     var v = vec3<f32>(0.0);
     var b = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));

@@ -97,7 +97,14 @@ struct Ctl {
 // Control record p from its texel table (texel p: the offset, then the flags as a float).
 fn ctl_at(t: texture_storage_2d<rgba32float, read>, p: u32) -> Ctl {
     let c = textureLoad(t, texel(p));
-    return Ctl(c.xyz, u32(c.w));
+    return Ctl(c.xyz, whole_u32(c.w));
+}
+
+// A float holding a whole number in [0, 2^23) as that integer: adding 2^23 puts it in the
+// mantissa's low bits exactly. The same as u32(w) there, but WGSL's float-to-integer
+// conversion saturates, which a CPU adapter does lane by lane; this is two vector operations.
+fn whole_u32(w: f32) -> u32 {
+    return bitcast<u32>(w + 8388608.0) - 0x4b000000u;
 }
 
 const FLAG_ANCHORED: u32 = 1u;
@@ -111,8 +118,13 @@ const NOT_BINNED: u32 = 0xffffffffu;
 // Cells are indexed row by row (x fastest), so the three cells under a row of a node's
 // stencil are one contiguous run of the cell-sorted particles.
 fn cell_index(c: vec3<i32>, res: u32) -> u32 {
-    let r = i32(res);
-    return u32((c.z * r + c.y) * r + c.x);
+    return cell_row(c, res) * res + u32(c.x);
+}
+
+// The row (z, y) of cell c, `cell_index(c) / res` without the division (a CPU adapter
+// divides lane by lane).
+fn cell_row(c: vec3<i32>, res: u32) -> u32 {
+    return u32(c.z * i32(res) + c.y);
 }
 
 // Grid nodes use a block-major index: blocks of 8 x 4 x 4 nodes (one workgroup of P2G and of
@@ -204,9 +216,13 @@ fn stencil_gradient(s: Stencil, o: vec3<i32>) -> vec3<f32> {
 }
 
 // Base cell of a particle at grid-unit position xg: the lowest of the 3^3 nodes it touches.
+// Clamped as floats and converted exactly (see whole_u32), then clamped as integers too, so
+// that even a position that is not a number gives a cell of the grid.
 fn base_cell(xg: vec3<f32>, res: u32) -> vec3<i32> {
-    let b = vec3<i32>(floor(xg - vec3<f32>(0.5)));
-    return clamp(b, vec3<i32>(0), vec3<i32>(i32(res) - 3));
+    let hi = i32(res) - 3;
+    let f = clamp(floor(xg - vec3<f32>(0.5)), vec3<f32>(0.0), vec3<f32>(f32(hi)));
+    let b = bitcast<vec3<i32>>(f + vec3<f32>(8388608.0)) - vec3<i32>(0x4b000000);
+    return clamp(b, vec3<i32>(0), vec3<i32>(hi));
 }
 
 // Quadratic B-spline weight at distance d (in cells) from the particle.

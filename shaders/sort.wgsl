@@ -26,11 +26,12 @@ fn bin(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let xg = textureLoad(state, state_texel(p, 0u)).xyz * params.inv_dx;
-    let cell = cell_index(base_cell(xg, params.res), params.res);
+    let bc = base_cell(xg, params.res);
+    let cell = cell_index(bc, params.res);
     let slot = atomicAdd(&cell_count[cell], 1u);
     // Only a mark that the row is not empty (a plain store where it is missing, cheaper than
     // counting here): scan_rows replaces it with the row's count.
-    let row = cell / params.res;
+    let row = cell_row(bc, params.res);
     if (atomicLoad(&rows[row]) == 0u) {
         atomicStore(&rows[row], 1u);
     }
