@@ -23,7 +23,7 @@ struct Params {
     poke_force: vec4<f32>,  // xyz acceleration, w unused
     drag_target: vec4<f32>, // xyz target, w damping
     report_speed: u32,      // 1: g2p records the largest particle speed
-    keep_buffers: u32,      // 1: the stress stage also writes its records' buffer
+    keep_buffers: u32,      // 1: also write record slots (stress), grid sums and velocities (P2G)
     _pad1: u32,
     _pad2: u32,
 }

@@ -6,9 +6,9 @@
 //! cell-sorted order), `p2g` (per-node gather, then the grid update of the summed nodes:
 //! forces, anchors, walls, ground) and `g2p` (transfer back, F and x update, poke and drag;
 //! it also empties the cell counts for the next binning, `sort::unbin`'s job on the reverse
-//! pass); between the stress stage and P2G the records are copied into their texel table. Anchored particles
-//! stay out of the binning, the stress stage and P2G: the nodes they stop are marked by
-//! `anchor_mask` when the state is set or restored, and G2P leaves them at rest.
+//! pass); between the stress stage and P2G the records are copied into their texel table.
+//! Anchored particles stay out of the binning, the stress stage and P2G: the nodes they stop
+//! are marked by `anchor_mask` when the state is set or restored, and G2P leaves them at rest.
 //! Determinism: no float atomics anywhere; P2G is a gather over particles sorted by (cell,
 //! particle index), so sums happen in a fixed order and two runs on one adapter give
 //! bit-identical states. The stages fetch what they read from texel tables
