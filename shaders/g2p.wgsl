@@ -3,8 +3,11 @@
 // put. Non-finite state or a particle leaving the grid is recorded (first substep, particle).
 // The node velocities come from the texel table P2G writes (a texel fetch is cheap
 // on a CPU adapter, where a storage load is done lane by lane), so every particle reads its
-// own 27 nodes. It also empties the particle's cell count and row count for the next binning
-// (the sort's `unbin`, done here to save a pass: P2G, the last reader of the counts, has run).
+// own 27 nodes. It also empties the particle's cell count and row count (the sort's `unbin`,
+// done here to save a pass: P2G, the last reader of the counts, has run) and, where
+// `bin_next` is set, bins the new position for the next substep into the other set of
+// counts (the sort's `bin`, done here to save a pass and a read of the state; substeps
+// alternate between the two sets with the particle buffers).
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var state_in: texture_storage_2d<rgba32float, read>; // particle state texels (see state_texel)
@@ -14,6 +17,18 @@
 @group(0) @binding(5) var<storage, read_write> error: array<atomic<u32>>; // step*4+kind, particle, max speed bits
 @group(0) @binding(6) var<storage, read_write> cell_count: array<u32>;
 @group(0) @binding(7) var<storage, read_write> rows: array<u32>; // row counts, then row starts
+@group(0) @binding(8) var<storage, read_write> next_count: array<atomic<u32>>; // the next substep's counts
+@group(0) @binding(9) var<storage, read_write> next_rows: array<atomic<u32>>; // and row marks
+@group(0) @binding(10) var<storage, read_write> next_bin: array<vec2<u32>>; // cell, slot
+
+// The sort's `bin` for the particle's new position x.
+fn bin_next(p: u32, x: vec3<f32>) {
+    let at = bin_place(x * params.inv_dx, params.res);
+    next_bin[p] = vec2<u32>(at.x, atomicAdd(&next_count[at.x], 1u));
+    if (atomicLoad(&next_rows[at.y]) == 0u) {
+        atomicStore(&next_rows[at.y], 1u);
+    }
+}
 
 fn report(p: u32, kind: u32) {
     atomicMin(&error[0], params.step * 4u + kind);
@@ -59,6 +74,9 @@ fn update(p: u32, c: Ctl, pt_in: Particle, v_grid: vec3<f32>, b: mat3x3<f32>) {
     pt.x = vec4<f32>(x, 0.0);
     pt.v = vec4<f32>(v, 0.0);
     particles_out[p] = pt;
+    if (params.bin_next != 0u) {
+        bin_next(p, x);
+    }
     var bad = false;
     for (var k = 0; k < 3; k++) {
         bad = bad || not_finite(x[k]) || not_finite(v[k]) || not_finite(pt.f[k].x) || not_finite(pt.f[k].y) || not_finite(pt.f[k].z);
@@ -90,12 +108,15 @@ fn g2p(@builtin(global_invocation_id) gid: vec3<u32>) {
         pt.v = vec4<f32>(0.0);
         pt.c = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
         particles_out[p] = pt;
+        if (params.bin_next != 0u) {
+            next_bin[p] = vec2<u32>(NOT_BINNED, 0u);
+        }
         return;
     }
     let xg = pt.x.xyz * params.inv_dx;
-    let bc = base_cell(xg, params.res);
-    cell_count[cell_index(bc, params.res)] = 0u;
-    rows[cell_row(bc, params.res)] = 0u;
+    let at = bin_place(xg, params.res);
+    cell_count[at.x] = 0u;
+    rows[at.y] = 0u;
     let s = stencil(xg, params.res);
     var v = vec3<f32>(0.0);
     var b = mat3x3<f32>(vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));

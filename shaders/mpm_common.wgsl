@@ -24,7 +24,7 @@ struct Params {
     drag_target: vec4<f32>, // xyz target, w damping
     report_speed: u32,      // 1: g2p records the largest particle speed
     keep_buffers: u32,      // 1: also write record slots (stress), grid sums and velocities (P2G)
-    _pad1: u32,
+    bin_next: u32,          // 1: g2p bins the new positions for the next substep (see g2p.wgsl)
     _pad2: u32,
 }
 
@@ -119,6 +119,12 @@ const NOT_BINNED: u32 = 0xffffffffu;
 // stencil are one contiguous run of the cell-sorted particles.
 fn cell_index(c: vec3<i32>, res: u32) -> u32 {
     return cell_row(c, res) * res + u32(c.x);
+}
+
+// Where a particle at grid position xg is binned: its base cell's index and row.
+fn bin_place(xg: vec3<f32>, res: u32) -> vec2<u32> {
+    let bc = base_cell(xg, res);
+    return vec2<u32>(cell_index(bc, res), cell_row(bc, res));
 }
 
 // The row (z, y) of cell c, `cell_index(c) / res` without the division (a CPU adapter

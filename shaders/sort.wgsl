@@ -1,6 +1,7 @@
-// Cell binning of the particles, without float atomics: count particles per grid cell,
-// prefix-sum the counts row by row (rows without particles are skipped), and list each
-// cell's particles; anchored particles are left out (see NOT_BINNED). The order inside a cell
+// Cell binning of the particles, without float atomics: count particles per grid cell
+// (`bin`, or the previous substep's G2P, see g2p.wgsl), prefix-sum the counts row by row
+// (rows without particles are skipped), and list each cell's particles; anchored particles
+// are left out (see NOT_BINNED). The order inside a cell
 // (from atomicAdd) is not deterministic; the stress stage ranks by particle index, so
 // everything downstream is. Also lists the active node blocks for P2G and the grid.
 
@@ -25,17 +26,14 @@ fn bin(@builtin(global_invocation_id) gid: vec3<u32>) {
         particle_bin[p] = vec2<u32>(NOT_BINNED, 0u);
         return;
     }
-    let xg = textureLoad(state, state_texel(p, 0u)).xyz * params.inv_dx;
-    let bc = base_cell(xg, params.res);
-    let cell = cell_index(bc, params.res);
-    let slot = atomicAdd(&cell_count[cell], 1u);
+    let at = bin_place(textureLoad(state, state_texel(p, 0u)).xyz * params.inv_dx, params.res);
+    let slot = atomicAdd(&cell_count[at.x], 1u);
     // Only a mark that the row is not empty (a plain store where it is missing, cheaper than
     // counting here): scan_rows replaces it with the row's count.
-    let row = cell_row(bc, params.res);
-    if (atomicLoad(&rows[row]) == 0u) {
-        atomicStore(&rows[row], 1u);
+    if (atomicLoad(&rows[at.y]) == 0u) {
+        atomicStore(&rows[at.y], 1u);
     }
-    particle_bin[p] = vec2<u32>(cell, slot);
+    particle_bin[p] = vec2<u32>(at.x, slot);
 }
 
 fn n_rows() -> u32 {

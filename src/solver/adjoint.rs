@@ -125,7 +125,7 @@ impl AdjointState {
                 s.cell_start.as_entire_binding(),
                 records.binding(),
                 grid_adj.as_entire_binding(),
-                s.rows.as_entire_binding(),
+                s.rows[0].as_entire_binding(),
                 s.anchor_mask.as_entire_binding(),
                 // (entry `gather` writes neither)
                 s.grid_v.as_entire_binding(),
@@ -187,7 +187,7 @@ impl AdjointState {
         a_grid.dispatch_blocks(pass, 0, &self.grid, off, &s.active);
         a_p2g.dispatch_particles(pass, 0, &self.p2g[cur], off, n);
         a_stress.dispatch_particles(pass, 0, &self.stress[cur], off, n);
-        s_sort.dispatch_particles(pass, sort::UNBIN, &s.groups.sort, off, n);
+        s_sort.dispatch_particles(pass, sort::UNBIN, &s.groups.sort[0], off, n);
     }
 }
 

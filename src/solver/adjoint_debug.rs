@@ -28,7 +28,7 @@ impl Solver {
         }
         self.build_adjoint()?;
         let (time, step) = (self.time, self.step);
-        let off = self.write_params(1, dt, true)[0];
+        let off = self.write_params(1, dt, true, false)[0];
         (self.time, self.step) = (time, step);
         let q = &self.ctx.queue;
         q.write_buffer(&self.particles[0], 0, bytemuck::cast_slice(state));
@@ -145,12 +145,12 @@ impl Solver {
         q.write_buffer(&a.adj[0], 0, bytemuck::cast_slice(out_adjoint));
         let [s_sort, _, s_p2g, _] = &self.stages;
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        self.encode_stages(&mut enc, SORT..P2G + 1, off, 0);
+        self.encode_stages(&mut enc, SORT..P2G + 1, off, 0, false);
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
             a.stages[0].dispatch_particles(&mut pass, 0, &a.g2p[0], off, self.n);
             s_p2g.dispatch_blocks(&mut pass, p2g::GATHER, &a.gather, off, &self.active);
-            let sort = &self.groups.sort;
+            let sort = &self.groups.sort[0];
             s_sort.dispatch_particles(&mut pass, sort::UNBIN, sort, off, self.n);
         }
         self.ctx.queue.submit([enc.finish()]);
@@ -185,11 +185,11 @@ impl Solver {
         q.write_buffer(&a.adj[1], 0, bytemuck::cast_slice(&zero));
         let s_sort = &self.stages[0];
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        self.encode_stages(&mut enc, SORT..STRESS + 1, off, 0);
+        self.encode_stages(&mut enc, SORT..STRESS + 1, off, 0, false);
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
             a.stages[2].dispatch_particles(&mut pass, 0, &a.p2g[0], off, self.n);
-            let sort = &self.groups.sort;
+            let sort = &self.groups.sort[0];
             s_sort.dispatch_particles(&mut pass, sort::UNBIN, sort, off, self.n);
         }
         self.ctx.queue.submit([enc.finish()]);

@@ -55,8 +55,16 @@ impl Solver {
 
     /// Writes the parameter records of the next `batch` substeps of `dt` (advancing the
     /// clock) and returns their offsets in the parameter buffer; `keep_buffers`: whether the
-    /// stages also write the buffers of record slots, grid sums and grid velocities.
-    pub(super) fn write_params(&mut self, batch: usize, dt: f32, keep_buffers: bool) -> Vec<u32> {
+    /// stages also write the buffers of record slots, grid sums and grid velocities;
+    /// `bin_ahead`: whether G2P bins the new positions for the next substep of the batch
+    /// (which must then skip the sort's `bin`, see `encode_batch`).
+    pub(super) fn write_params(
+        &mut self,
+        batch: usize,
+        dt: f32,
+        keep_buffers: bool,
+        bin_ahead: bool,
+    ) -> Vec<u32> {
         assert!(batch <= MAX_BATCH, "at most {MAX_BATCH} substeps per batch");
         let stride = self.params_stride as usize;
         let mut bytes = vec![0u8; stride * batch];
@@ -65,6 +73,7 @@ impl Solver {
             let mut p = self.params_for(dt);
             p.report_speed = (k + 1 == batch) as u32;
             p.keep_buffers = keep_buffers as u32;
+            p.bin_next = (bin_ahead && k + 1 < batch) as u32;
             bytes[k * stride..k * stride + std::mem::size_of::<GpuParams>()]
                 .copy_from_slice(bytemuck::bytes_of(&p));
             offsets.push((k * stride) as u32);
@@ -76,28 +85,31 @@ impl Solver {
     }
 
     pub(super) fn encode_batch(&mut self, batch: usize, dt: f32) {
-        let offsets = self.write_params(batch, dt, self.keep_buffers);
+        let offsets = self.write_params(batch, dt, self.keep_buffers, true);
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         let stages = profile::STAGES.len();
         // Every substep starts with a copy of its state into the texel table, then without a
         // profiler its stages run in two passes (see `encode_stages`); with one, every stage
-        // gets its own pass with timestamps around it.
+        // gets its own pass with timestamps around it. The first substep bins its particles;
+        // the G2P before each of the others has binned them.
         match self.profiler.as_ref() {
             None => {
                 for (k, &off) in offsets.iter().enumerate() {
-                    self.copy_state_texels(&mut enc, (self.cur + k) % 2);
-                    self.encode_stages(&mut enc, 0..stages, off, (self.cur + k) % 2);
+                    let i = (self.cur + k) % 2;
+                    self.copy_state_texels(&mut enc, i);
+                    self.encode_stages(&mut enc, 0..stages, off, i, k > 0);
                 }
             }
             Some(prof) => {
                 for (k, &off) in offsets.iter().enumerate() {
-                    self.copy_state_texels(&mut enc, (self.cur + k) % 2);
+                    let i = (self.cur + k) % 2;
+                    self.copy_state_texels(&mut enc, i);
                     for st in 0..stages {
                         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                             label: Some(profile::STAGES[st]),
                             timestamp_writes: Some(prof.writes(k, st)),
                         });
-                        self.dispatch_stage(&mut pass, st, off, (self.cur + k) % 2);
+                        self.dispatch_stage(&mut pass, st, off, i, k > 0);
                         drop(pass);
                         if st == STRESS {
                             self.copy_record_texels(&mut enc);
@@ -129,20 +141,22 @@ impl Solver {
 
     /// Records stages `range` (see [`profile::STAGES`]) of a substep reading particle buffer
     /// `i`: those up to the stress stage in one compute pass, then the copy of the records
-    /// into their texel table where the stress stage ran, then the rest in a second pass.
+    /// into their texel table where the stress stage ran, then the rest in a second pass;
+    /// `binned`: the G2P before has binned the particles (its parameters' `bin_next`).
     pub(super) fn encode_stages(
         &self,
         enc: &mut wgpu::CommandEncoder,
         range: std::ops::Range<usize>,
         off: u32,
         i: usize,
+        binned: bool,
     ) {
         let first = range.start..range.end.min(STRESS + 1);
         let second = range.start.max(STRESS + 1)..range.end;
         if !first.is_empty() {
             let mut pass = enc.begin_compute_pass(&Default::default());
             for st in first.clone() {
-                self.dispatch_stage(&mut pass, st, off, i);
+                self.dispatch_stage(&mut pass, st, off, i, binned);
             }
         }
         if first.contains(&STRESS) {
@@ -151,18 +165,20 @@ impl Solver {
         if !second.is_empty() {
             let mut pass = enc.begin_compute_pass(&Default::default());
             for st in second {
-                self.dispatch_stage(&mut pass, st, off, i);
+                self.dispatch_stage(&mut pass, st, off, i, binned);
             }
         }
     }
 
-    /// Records stage `st` (see [`profile::STAGES`]) of a substep reading particle buffer `i`.
+    /// Records stage `st` (see [`profile::STAGES`]) of a substep reading particle buffer `i`
+    /// (`binned`: as for [`Self::encode_stages`]).
     pub(super) fn dispatch_stage(
         &self,
         pass: &mut wgpu::ComputePass,
         st: usize,
         off: u32,
         i: usize,
+        binned: bool,
     ) {
         let [s_sort, s_stress, s_p2g, s_g2p] = &self.stages;
         let (g, n) = (&self.groups, self.n);
@@ -170,13 +186,13 @@ impl Solver {
             SORT => sort::dispatch_bin(
                 pass,
                 s_sort,
-                &g.sort,
+                &g.sort[i],
                 off,
-                n,
-                self.cfg.grid_res * self.cfg.grid_res,
+                (n, self.cfg.grid_res * self.cfg.grid_res),
+                binned,
             ),
-            STRESS => s_stress.dispatch_particles(pass, 0, &g.stress, off, n),
-            P2G => s_p2g.dispatch_blocks(pass, 0, &g.p2g, off, &self.active),
+            STRESS => s_stress.dispatch_particles(pass, 0, &g.stress[i], off, n),
+            P2G => s_p2g.dispatch_blocks(pass, 0, &g.p2g[i], off, &self.active),
             G2P => s_g2p.dispatch_particles(pass, 0, &g.g2p[i], off, n),
             _ => unreachable!("stage {st} of {}", profile::STAGES.len()),
         }

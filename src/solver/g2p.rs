@@ -15,6 +15,6 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
         "g2p",
         include_str!("../../shaders/g2p.wgsl"),
         &["g2p"],
-        &[U, T, W, T, T, W, W, W],
+        &[U, T, W, T, T, W, W, W, W, W, W],
     )
 }

@@ -102,7 +102,10 @@ pub struct GpuParams {
     /// 1: the stress stage writes the record slots to their buffer, and P2G the grid sums and
     /// velocities to theirs (see `Solver::keep_buffers`).
     pub keep_buffers: u32,
-    pub _pad: [u32; 2],
+    /// 1: G2P bins the particles' new positions for the next substep, which then skips the
+    /// sort's `bin` entry (see `Solver::encode_batch`).
+    pub bin_next: u32,
+    pub _pad: u32,
 }
 
 /// Bytes per P2G record (WGSL `P2gRecord`) and per grid node momentum (`GridMomentum`).

@@ -104,7 +104,8 @@ pub struct Solver {
     /// `keep_buffers` says).
     slot: wgpu::Buffer,
     cell_start: wgpu::Buffer,
-    rows: wgpu::Buffer,
+    /// Row counts then row starts, one set per particle buffer (see `Groups`).
+    rows: [wgpu::Buffer; 2],
     /// Per grid node: 1 where an anchored particle touches it (`anchor_mask`).
     anchor_mask: wgpu::Buffer,
     anchors: anchor_mask::Anchors,
@@ -135,12 +136,14 @@ pub struct Solver {
     keep_buffers: bool,
 }
 
-/// Bind groups; G2P's `[i]` writes particle buffer 1 - i (the others read the state from
-/// its texel copy).
+/// Bind groups of the stages, `[i]` for a substep that reads particle buffer i (G2P's
+/// writes buffer 1 - i; the others read the state from its texel copy). With the particle
+/// buffers alternate the cell counts, row counts and particle bins, so that G2P can bin the
+/// new positions for the next substep while it empties the counts of this one.
 struct Groups {
-    sort: wgpu::BindGroup,
-    stress: wgpu::BindGroup,
-    p2g: wgpu::BindGroup,
+    sort: [wgpu::BindGroup; 2],
+    stress: [wgpu::BindGroup; 2],
+    p2g: [wgpu::BindGroup; 2],
     g2p: [wgpu::BindGroup; 2],
 }
 
@@ -184,9 +187,11 @@ impl Solver {
         let material = ctx.storage_init("material", &material_host);
         let ctl = ctx.storage_init("ctl", &ctl_host);
         let status = ctx.storage_init("status", &[u32::MAX, u32::MAX, 0, 0]);
-        let cell_count = ctx.storage("cell_count", nodes * 4, none);
-        let particle_bin = ctx.storage("particle_bin", n as u64 * 8, none);
-        let rows = ctx.storage("rows", (res as u64).pow(2) * 8, none);
+        // two sets of bins: a substep reading particle buffer i uses set i (see `Groups`)
+        let cell_count = [0, 1].map(|i| ctx.storage(&format!("cell_count{i}"), nodes * 4, none));
+        let particle_bin =
+            [0, 1].map(|i| ctx.storage(&format!("particle_bin{i}"), n as u64 * 8, none));
+        let rows = [0, 1].map(|i| ctx.storage(&format!("rows{i}"), (res as u64).pow(2) * 8, none));
         let block_mark = ctx.storage("block_mark", n_blocks as u64 * 4, none);
         let cell_start = ctx.storage("cell_start", (nodes + 1) * 4, none);
         let sorted_id = ctx.storage("sorted_id", n as u64 * 4, none);
@@ -217,12 +222,12 @@ impl Solver {
         ];
         let [s_sort, s_stress, s_p2g, s_g2p] = &stages;
         let groups = Groups {
-            sort: {
+            sort: [0, 1].map(|i| {
                 let res = vec![
                     state_tex.binding(),
-                    cell_count.as_entire_binding(),
-                    particle_bin.as_entire_binding(),
-                    rows.as_entire_binding(),
+                    cell_count[i].as_entire_binding(),
+                    particle_bin[i].as_entire_binding(),
+                    rows[i].as_entire_binding(),
                     cell_start.as_entire_binding(),
                     sorted_id.as_entire_binding(),
                     active.as_entire_binding(),
@@ -230,34 +235,33 @@ impl Solver {
                     ctl_tex.binding(),
                 ];
                 s_sort.bind_with(ctx, &params, res)
-            },
-            stress: {
+            }),
+            stress: [0, 1].map(|i| {
                 let res = vec![
                     state_tex.binding(),
                     material_tex.binding(),
                     ctl_tex.binding(),
-                    cell_count.as_entire_binding(),
+                    cell_count[i].as_entire_binding(),
                     cell_start.as_entire_binding(),
                     sorted_id.as_entire_binding(),
                     records.as_entire_binding(),
                     slot.as_entire_binding(),
                 ];
                 s_stress.bind_with(ctx, &params, res)
-            },
-            p2g: s_p2g.bind_with(
-                ctx,
-                &params,
-                vec![
+            }),
+            p2g: [0, 1].map(|i| {
+                let res = vec![
                     active.as_entire_binding(),
                     cell_start.as_entire_binding(),
                     record_tex.binding(),
                     grid.as_entire_binding(),
-                    rows.as_entire_binding(),
+                    rows[i].as_entire_binding(),
                     anchor_mask.as_entire_binding(),
                     grid_v.as_entire_binding(),
                     grid_v_tex.binding(),
-                ],
-            ),
+                ];
+                s_p2g.bind_with(ctx, &params, res)
+            }),
             g2p: [0, 1].map(|i| {
                 let mut res = vec![
                     state_tex.binding(),
@@ -265,7 +269,14 @@ impl Solver {
                     grid_v_tex.binding(),
                     ctl_tex.binding(),
                 ];
-                let buffers = [&status, &cell_count, &rows];
+                let buffers = [
+                    &status,
+                    &cell_count[i],
+                    &rows[i],
+                    &cell_count[1 - i],
+                    &rows[1 - i],
+                    &particle_bin[1 - i],
+                ];
                 res.extend(buffers.iter().map(|b| b.as_entire_binding()));
                 s_g2p.bind_with(ctx, &params, res)
             }),

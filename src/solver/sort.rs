@@ -26,15 +26,17 @@ pub fn build(ctx: &GpuContext) -> Result<Stage> {
 }
 
 /// Bin the particles into cells and list the active node blocks (entries 0..=4 of `build`:
-/// bin, scan_rows, scan_global, scan_cells, scatter).
+/// bin, scan_rows, scan_global, scan_cells, scatter; without `bin` where `binned`, the G2P
+/// before having binned them). `sizes`: particles, rows of cells.
 pub fn dispatch_bin(
     pass: &mut wgpu::ComputePass,
     stage: &Stage,
     bg: &wgpu::BindGroup,
     offset: u32,
-    n: u32,
-    n_rows: u32,
+    sizes: (u32, u32),
+    binned: bool,
 ) {
+    let (n, n_rows) = sizes;
     let groups = [
         n.div_ceil(64),
         n_rows.div_ceil(64),
@@ -42,7 +44,7 @@ pub fn dispatch_bin(
         n_rows.div_ceil(64),
         n.div_ceil(64),
     ];
-    for (entry, g) in groups.into_iter().enumerate() {
+    for (entry, g) in groups.into_iter().enumerate().skip(binned as usize) {
         stage.dispatch(pass, entry, bg, offset, g);
     }
 }

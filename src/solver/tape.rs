@@ -139,7 +139,7 @@ impl Solver {
             self.restore(start);
             // the adjoint of P2G reads the records, from the tape or recomputed with these
             // parameters
-            let offsets = self.write_params(count, dt, true);
+            let offsets = self.write_params(count, dt, true, false);
             tape.reserve(self, count, capacity);
             let taped = capacity > 0;
             if taped {
@@ -154,7 +154,7 @@ impl Solver {
                 let i = (self.cur + s) % 2;
                 enc.copy_buffer_to_buffer(&self.particles[i], 0, &tape.states[s], 0, size);
                 self.copy_state_texels(&mut enc, i);
-                self.encode_stages(&mut enc, SORT..P2G + 1, off, i);
+                self.encode_stages(&mut enc, SORT..P2G + 1, off, i, false);
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 if taped {
                     let (_, group) = &tape.grids[s];
@@ -167,7 +167,7 @@ impl Solver {
                     enc.copy_buffer_to_buffer(&self.slot, 0, dst, records, slot);
                     pass = enc.begin_compute_pass(&Default::default());
                 }
-                self.dispatch_stage(&mut pass, G2P, off, i);
+                self.dispatch_stage(&mut pass, G2P, off, i, false);
             }
             self.cur = (self.cur + count) % 2;
             self.ctx.queue.submit([enc.finish()]);
@@ -211,14 +211,14 @@ impl Solver {
             // tape or recomputed
             let mut pass = if taped {
                 let mut pass = enc.begin_compute_pass(&Default::default());
-                self.dispatch_stage(&mut pass, SORT, off, 0);
+                self.dispatch_stage(&mut pass, SORT, off, 0, false);
                 let (_, group) = &tape.grids[s];
                 let active = &self.active;
                 tape.stage
                     .dispatch_blocks(&mut pass, grid_tape::LOAD, group, off, active);
                 pass
             } else {
-                self.encode_stages(&mut enc, SORT..P2G + 1, off, 0);
+                self.encode_stages(&mut enc, SORT..P2G + 1, off, 0, false);
                 enc.begin_compute_pass(&Default::default())
             };
             a.dispatch_substep(self, &mut pass, off, cur);
