@@ -40,17 +40,36 @@ fn n_rows() -> u32 {
     return params.res * params.res;
 }
 
-// Per non-empty row of cells (its count comes from `bin`): marks on the cell blocks that hold
-// particles. Empty rows cost one load, so the dense part of a substep stays small.
+// Marks the node blocks that receive P2G mass from the particles of cell block cb: its own
+// and the blocks just above it (a particle's stencil reaches two cells past its base cell,
+// and blocks are >= 4 wide). A plain store where a mark is missing, as every writer stores 1.
+fn mark_node_blocks(cb: vec3<u32>) {
+    let nb = blocks_per_axis(params.res);
+    for (var dz = 0u; dz < 2u; dz++) {
+        for (var dy = 0u; dy < 2u; dy++) {
+            for (var dx = 0u; dx < 2u; dx++) {
+                let bc = cb + vec3<u32>(dx, dy, dz);
+                if (all(bc < nb)) {
+                    let b = block_id(bc, params.res);
+                    if (atomicLoad(&block_mark[b]) == 0u) {
+                        atomicStore(&block_mark[b], 1u);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Per non-empty row of cells (its mark comes from `bin`): the row's count, and the marks on
+// the node blocks its particles reach. Empty rows cost one load, so the dense part of a
+// substep stays small.
 @compute @workgroup_size(64)
 fn scan_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r = gid.x;
     if (r >= n_rows() || atomicLoad(&rows[r]) == 0u) {
         return;
     }
-    let y = r % params.res;
-    let z = r / params.res;
-    let block_row = block_id(vec3<u32>(0u, y, z) / BLOCK, params.res);
+    let yz = vec2<u32>(r % params.res, r / params.res) / BLOCK.yz;
     var last = 0xffffffffu;
     var sum = 0u;
     for (var x = 0u; x < params.res; x++) {
@@ -58,36 +77,17 @@ fn scan_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
         sum += c;
         if (c > 0u && (x >> 3u) != last) {
             last = x >> 3u;
-            atomicOr(&block_mark[block_row + last], 1u);
+            mark_node_blocks(vec3<u32>(last, yz));
         }
     }
     atomicStore(&rows[r], sum);
 }
 
-// A node block receives P2G mass from its own cell block and the blocks just below it
-// (a particle's stencil reaches two cells past its base cell, and blocks are >= 4 wide).
-fn node_block_active(b: u32) -> bool {
-    let bc = block_coord(b, params.res);
-    for (var dz = 0u; dz < 2u; dz++) {
-        for (var dy = 0u; dy < 2u; dy++) {
-            for (var dx = 0u; dx < 2u; dx++) {
-                let d = vec3<u32>(dx, dy, dz);
-                if (all(bc >= d)) {
-                    if (atomicLoad(&block_mark[block_id(bc - d, params.res)]) != 0u) {
-                        return true;
-                    }
-                }
-            }
-        }
-    }
-    return false;
-}
-
 var<workgroup> chunk_sum: array<u32, 256>;
 var<workgroup> chunk_active: array<u32, 256>;
 
-// One workgroup: exclusive prefix sum of the row sums, and the list of active node blocks
-// (whose marks it then clears for the next substep).
+// One workgroup: exclusive prefix sum of the row sums, and the list of the marked (active)
+// node blocks, whose marks it clears for the next substep.
 @compute @workgroup_size(256)
 fn scan_global(@builtin(local_invocation_index) t: u32) {
     let total = n_rows();
@@ -102,13 +102,9 @@ fn scan_global(@builtin(local_invocation_index) t: u32) {
     for (var r = lo; r < hi; r++) {
         sum += atomicLoad(&rows[r]);
     }
-    // which of its (first 32) blocks are active, kept for the second pass below
     var act = 0u;
-    var bits = 0u;
     for (var b = blo; b < bhi; b++) {
-        let on = node_block_active(b);
-        act += select(0u, 1u, on);
-        bits |= select(0u, 1u << min(b - blo, 31u), on && b - blo < 32u);
+        act += select(0u, 1u, atomicLoad(&block_mark[b]) != 0u);
     }
     chunk_sum[t] = sum;
     chunk_active[t] = act;
@@ -138,21 +134,11 @@ fn scan_global(@builtin(local_invocation_index) t: u32) {
     }
     var a = chunk_active[t];
     for (var b = blo; b < bhi; b++) {
-        var on: bool;
-        if (b - blo < 32u) {
-            on = ((bits >> (b - blo)) & 1u) != 0u;
-        } else {
-            on = node_block_active(b);
-        }
-        if (on) {
+        if (atomicLoad(&block_mark[b]) != 0u) {
+            atomicStore(&block_mark[b], 0u);
             active_blocks[3u + a] = b;
             a += 1u;
         }
-    }
-    storageBarrier();
-    workgroupBarrier();
-    for (var b = blo; b < bhi; b++) {
-        atomicStore(&block_mark[b], 0u);
     }
 }
 
