@@ -5,8 +5,9 @@
 //! prefix sums, active node blocks), `stress` (Kirchhoff stress and the P2G record in
 //! cell-sorted order), `p2g` (per-node gather, then the grid update of the summed nodes:
 //! forces, anchors, walls, ground) and `g2p` (transfer back, F and x update, poke and drag;
-//! it also empties the cell counts for the next binning, `sort::unbin`'s job on the reverse
-//! pass); between the stress stage and P2G the records are copied into their texel table.
+//! it also empties the cell counts, `sort::unbin`'s job on the reverse pass, and bins the new
+//! positions for the next substep of the batch, whose sort then skips its `bin` dispatch);
+//! between the stress stage and P2G the records are copied into their texel table.
 //! Anchored particles stay out of the binning, the stress stage and P2G: the nodes they stop
 //! are marked by `anchor_mask` when the state is set or restored, and G2P leaves them at rest.
 //! Determinism: no float atomics anywhere; P2G is a gather over particles sorted by (cell,
