@@ -80,6 +80,7 @@ fn jelly(per_cell: u32, checker: Option<f32>, out: &std::path::Path) -> Result<P
 }
 
 fn main() -> Result<()> {
+    physdreamer::gpu::size_software_threads();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     const FLAGS: [&str; 29] = [
