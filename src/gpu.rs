@@ -76,8 +76,8 @@ pub const SOFTWARE_THREADS_PER_CORE: usize = 4;
 /// force.
 pub fn size_software_threads() -> String {
     const VAR: &str = "LP_NUM_THREADS";
-    if let Ok(v) = std::env::var(VAR) {
-        return v;
+    if let Some(v) = std::env::var_os(VAR) {
+        return v.to_string_lossy().into_owned();
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let v = (SOFTWARE_THREADS_PER_CORE * cores).min(32).to_string();
