@@ -61,27 +61,32 @@ fn rank(t: wgpu::DeviceType) -> u32 {
 
 /// Compute threads asked of Mesa's software driver (lavapipe/llvmpipe) per CPU core.
 pub const SOFTWARE_THREADS_PER_CORE: usize = 4;
+/// At most this many: the driver's own limit (Mesa's `LP_MAX_THREADS`).
+pub const SOFTWARE_THREADS_MAX: usize = 32;
+/// The environment variable the driver reads its thread count from.
+const LP_NUM_THREADS: &str = "LP_NUM_THREADS";
 
 /// Sizes the compute thread pool of Mesa's software driver: unless `LP_NUM_THREADS` is set
-/// already, sets it to [`SOFTWARE_THREADS_PER_CORE`] threads per CPU core (at most 32, the
-/// driver's limit). The driver cuts every dispatch into one contiguous run of workgroups
-/// per thread, fixed in advance; with one thread per core, a dispatch lasts as long as its
-/// slowest run (P2G's blocks hold unequal numbers of particles) while the other cores wait,
-/// and a core lent for a moment to another thread stalls its whole run. Smaller runs,
-/// taken by whichever thread is free, keep the cores busy. The results do not depend on it
+/// already, sets it to [`SOFTWARE_THREADS_PER_CORE`] threads per CPU core (at most
+/// [`SOFTWARE_THREADS_MAX`]). The driver cuts every dispatch into one contiguous run of
+/// workgroups per thread, fixed in advance; with one thread per core, a dispatch lasts as
+/// long as its slowest run (P2G's blocks hold unequal numbers of particles) while the other
+/// cores wait, and a core lent for a moment to another thread stalls its whole run. Smaller
+/// runs, taken by whichever thread is free, keep the cores busy. The results do not depend on it
 /// (the solver's sums are in a fixed order). No effect on hardware adapters.
 ///
 /// Call it first thing in `main`, before any other thread starts: it writes the process
 /// environment, which the driver reads when the first context opens. Returns the value in
 /// force.
 pub fn size_software_threads() -> String {
-    const VAR: &str = "LP_NUM_THREADS";
-    if let Some(v) = std::env::var_os(VAR) {
+    if let Some(v) = std::env::var_os(LP_NUM_THREADS) {
         return v.to_string_lossy().into_owned();
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let v = (SOFTWARE_THREADS_PER_CORE * cores).min(32).to_string();
-    std::env::set_var(VAR, &v);
+    let v = (SOFTWARE_THREADS_PER_CORE * cores)
+        .min(SOFTWARE_THREADS_MAX)
+        .to_string();
+    std::env::set_var(LP_NUM_THREADS, &v);
     v
 }
 
@@ -128,8 +133,8 @@ impl GpuContext {
             info.backend
         );
         if info.device_type == wgpu::DeviceType::Cpu {
-            if let Ok(t) = std::env::var("LP_NUM_THREADS") {
-                log::info!("software adapter: LP_NUM_THREADS={t}");
+            if let Ok(t) = std::env::var(LP_NUM_THREADS) {
+                log::info!("software adapter: {LP_NUM_THREADS}={t}");
             }
         }
         let limits = adapter.limits();

@@ -1,7 +1,7 @@
 //! The size of the software driver's thread pool (`LP_NUM_THREADS`, set by the binary unless
 //! the user did): the rule, and that the results do not depend on it.
 
-use physdreamer::gpu::{size_software_threads, SOFTWARE_THREADS_PER_CORE};
+use physdreamer::gpu::{size_software_threads, SOFTWARE_THREADS_MAX, SOFTWARE_THREADS_PER_CORE};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -56,7 +56,9 @@ fn results_do_not_depend_on_the_driver_thread_count() {
 fn thread_count_rule_keeps_a_user_setting() {
     std::env::remove_var("LP_NUM_THREADS");
     let cores = std::thread::available_parallelism().unwrap().get();
-    let want = (SOFTWARE_THREADS_PER_CORE * cores).min(32).to_string();
+    let want = (SOFTWARE_THREADS_PER_CORE * cores)
+        .min(SOFTWARE_THREADS_MAX)
+        .to_string();
     assert_eq!(size_software_threads(), want);
     assert_eq!(std::env::var("LP_NUM_THREADS").unwrap(), want);
     std::env::set_var("LP_NUM_THREADS", "3");
